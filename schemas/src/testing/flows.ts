@@ -4,8 +4,8 @@ import type { FlowRecord } from "../types.generated.js";
 const hex16 = (n: number) => n.toString(16).padStart(16, "0");
 
 /** The i-th synthetic flow: stable ids and addresses from i, metrics derived from i so sums are checkable. */
-export function syntheticFlow(i: number, now: number, host = "host-0"): FlowRecord {
-  const conv = i % 50_000;
+export function syntheticFlow(i: number, now: number, host = "host-0", conversations = 50_000): FlowRecord {
+  const conv = i % conversations;
   const abPackets = 1 + (i % 7);
   const baPackets = i % 5;
   return {

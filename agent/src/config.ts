@@ -1,0 +1,18 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+import { TOPICS } from "@skystream/schemas";
+import { section } from "@skystream/common";
+import { flowProbes } from "./probes/flow/registry.js";
+
+export const agentConfig = section({
+  /** This host's id in the graph and in flows; defaults to the hostname. */
+  host_id: z.string().min(1).default(hostname()),
+  flow: section({
+    /** Topic flows are published to. */
+    topic: z.string().min(1).default(TOPICS.flows),
+    /** Flow probes to run, keyed "type" or "type/name". */
+    probes: flowProbes.instancesSchema(),
+  }),
+});
+
+export type AgentConfig = z.output<typeof agentConfig>;

@@ -1,0 +1,6 @@
+// Every flow probe the agent can run. Adding one: a folder under probes/flow/ and a line here.
+import { ComponentRegistry } from "@skystream/common";
+import { synthetic } from "./synthetic/index.js";
+import type { FlowProbeFactory } from "./types.js";
+
+export const flowProbes = new ComponentRegistry<FlowProbeFactory>("flow probe", [synthetic]);

@@ -1,0 +1,24 @@
+import type { FlowRecord } from "@skystream/schemas";
+import type { Factory, Logger, MetricsRegistry } from "@skystream/common";
+
+/** Where a flow probe hands its flows; resolves when they are accepted (the probe's backpressure). */
+export type FlowEmitter = (flows: FlowRecord[]) => Promise<void>;
+
+export interface FlowProbeDeps {
+  id: string;
+  hostId: string;
+  log: Logger;
+  metrics: MetricsRegistry;
+}
+
+export interface FlowProbe {
+  readonly id: string;
+  /** True when the probe stops by itself (a replayed file, a bounded generator). */
+  readonly finite: boolean;
+  start(emit: FlowEmitter): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves when a finite probe has emitted everything (a live probe never resolves). */
+  done(): Promise<void>;
+}
+
+export type FlowProbeFactory<C = any> = Factory<C, FlowProbeDeps, FlowProbe>;

@@ -1,0 +1,43 @@
+import { Command } from "commander";
+import { AvroCodec } from "@skystream/schemas";
+import type { Producer } from "@skystream/common";
+import { Agent } from "@skystream/agent";
+import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
+
+export function agentCommand(globals: () => GlobalOptions): Command {
+  return new Command("agent")
+    .description("run probes on this host and publish what they see to Kafka")
+    .option("--print", "print flows as JSON lines on stdout instead of publishing (no Kafka needed)")
+    .option("--synthetic <rate>", "run the synthetic flow probe at this many flows/s (0: as fast as possible)")
+    .option("--count <n>", "with --synthetic: stop after n flows")
+    .action(async (opts: { print?: boolean; synthetic?: string; count?: string }) => {
+      const overrides: Record<string, unknown> = {};
+      if (opts.synthetic !== undefined) {
+        overrides.agent = { flow: { probes: { synthetic: { rate: Number(opts.synthetic), count: Number(opts.count ?? 0) } } } };
+      }
+      const cfg = readConfig(globals(), overrides);
+      const rt = await boot("agent", cfg, opts.print ? "memory" : cfg.bus.type);
+      let producer: Producer | undefined;
+      if (!opts.print) {
+        await ensureTopics(rt, [cfg.agent.flow.topic]);
+        producer = rt.bus.producer();
+        await producer.connect();
+      }
+      const agent = new Agent(cfg.agent, {
+        log: rt.log,
+        metrics: rt.metrics,
+        codec: new AvroCodec(),
+        producer,
+        print: opts.print ? process.stdout : undefined,
+      });
+      await agent.start();
+      rt.log.info({ host_id: cfg.agent.host_id, probes: agent.probes.map((p) => p.id), print: !!opts.print }, "agent running");
+      const stop = async () => {
+        await agent.stop();
+        await producer?.disconnect();
+      };
+      // A finite run (every probe bounded, e.g. --count) ends by itself; a live one runs until a signal.
+      const finished = agent.finite() ? agent.done().then(stop).then(rt.close) : new Promise<void>(() => {});
+      await Promise.race([rt.onShutdown(stop), finished]);
+    });
+}

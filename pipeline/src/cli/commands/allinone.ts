@@ -1,0 +1,37 @@
+import { Command } from "commander";
+import { AvroCodec } from "@skystream/schemas";
+import { Agent } from "@skystream/agent";
+import { Pipeline } from "../../pipeline.js";
+import { openStorage } from "../../storage/clickhouse/index.js";
+import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
+
+export function allinoneCommand(globals: () => GlobalOptions): Command {
+  return new Command("allinone")
+    .description("agent + pipeline in one process: embedded ClickHouse (chDB), in-process bus instead of Kafka")
+    .option("--synthetic <rate>", "flows/s of the synthetic flow probe (the only flow source until packet capture lands)", "200")
+    .action(async (opts: { synthetic: string }) => {
+      const cfg = readConfig(globals(), {
+        bus: { type: "memory" },
+        agent: { flow: { probes: { synthetic: { rate: Number(opts.synthetic) } } } },
+      });
+      const rt = await boot("allinone", cfg, "memory");
+      const storage = await openStorage(cfg.clickhouse, rt.log);
+      rt.health.set("clickhouse", () => storage.healthcheck());
+      const codec = new AvroCodec();
+      const pipeline = new Pipeline(cfg, { bus: rt.bus, storage, codec, log: rt.log, metrics: rt.metrics, health: rt.health });
+      await ensureTopics(rt, [...pipeline.topics(), cfg.agent.flow.topic]);
+      await pipeline.start();
+      const producer = rt.bus.producer();
+      const agent = new Agent(cfg.agent, { log: rt.log, metrics: rt.metrics, codec, producer });
+      await agent.start();
+      rt.log.info(
+        { data_path: cfg.clickhouse.data_path, metrics: rt.server?.address, probes: agent.probes.map((p) => p.id) },
+        "all-in-one running: flows are in the ClickHouse table skystream.flows",
+      );
+      await rt.onShutdown(async () => {
+        await agent.stop();
+        await pipeline.stop();
+        await storage.close();
+      });
+    });
+}

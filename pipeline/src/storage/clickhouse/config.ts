@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { duration, section } from "@skystream/common";
+
+export const clickhouseConfig = section({
+  /** Server URL (http://host:8123). Empty: the embedded engine (chDB) on data_path. */
+  url: z.string().default(""),
+  /** Data directory of the embedded engine; one process owns it at a time. */
+  data_path: z.string().default(".data/clickhouse"),
+  /** Database holding Skystream's tables. */
+  database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an identifier" }).default("skystream"),
+  username: z.string().default("default"),
+  password: z.string().default(""),
+  /** How long flow rows are kept. */
+  flows_ttl: duration("15d"),
+  /** Cluster name for ON CLUSTER DDL; empty on a single server or chDB. */
+  cluster: z.string().default(""),
+  /** Per-request timeout against a server. */
+  request_timeout: duration("60s"),
+});
+
+export type ClickhouseConfig = z.output<typeof clickhouseConfig>;

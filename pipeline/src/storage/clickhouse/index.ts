@@ -1,0 +1,4 @@
+export * from "./config.js";
+export * from "./storage.js";
+export * from "./migrations.js";
+export * from "./flows-table.js";

@@ -1,0 +1,82 @@
+// Versioned schema migrations. Each migration is a SQL file (sql/NNN_name.sql) applied once, in order,
+// and recorded in {db}.schema_migrations. Settings that may change between runs (TTL) are reconciled
+// at every start instead.
+import { readFileSync } from "node:fs";
+import type { Logger } from "@skystream/common";
+import type { ClickhouseConfig } from "./config.js";
+import type { Storage } from "./storage.js";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const sqlFile = (name: string) => readFileSync(new URL(`./sql/${name}`, import.meta.url), "utf8");
+
+export const MIGRATIONS: Migration[] = [{ version: 1, name: "flows", sql: sqlFile("001_flows.sql") }];
+
+/** Fills {db}, {on_cluster}, {engine}, {engine_args}, {flows_ttl_seconds}. */
+export function renderSql(sql: string, cfg: ClickhouseConfig, table = ""): string {
+  const replicated = cfg.cluster !== "";
+  const vars: Record<string, string> = {
+    db: cfg.database,
+    on_cluster: replicated ? `ON CLUSTER ${cfg.cluster}` : "",
+    engine: replicated ? "Replicated" : "",
+    engine_args: replicated ? `('/clickhouse/tables/{shard}/${cfg.database}/${table}', '{replica}')` : "",
+    flows_ttl_seconds: String(Math.round(cfg.flows_ttl / 1000)),
+  };
+  return sql.replace(/\{(db|on_cluster|engine|engine_args|flows_ttl_seconds)\}/g, (_, k: string) => vars[k]!);
+}
+
+export async function migrate(storage: Storage, cfg: ClickhouseConfig, log: Logger): Promise<number[]> {
+  const c = storage.client;
+  const onCluster = cfg.cluster ? ` ON CLUSTER ${cfg.cluster}` : "";
+  await c.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}${onCluster}` });
+  await c.command({
+    query: `CREATE TABLE IF NOT EXISTS ${cfg.database}.schema_migrations${onCluster}
+      (version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
+  });
+  const done = new Set(
+    (await (await c.query({ query: `SELECT version FROM ${cfg.database}.schema_migrations`, format: "JSONEachRow" })).json<{ version: number }>()).map(
+      (r) => Number(r.version),
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    for (const stmt of splitStatements(renderSql(m.sql, cfg, m.name))) await c.command({ query: stmt });
+    await c.insert({ table: `${cfg.database}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: "JSONEachRow" });
+    applied.push(m.version);
+    log.info({ version: m.version, name: m.name }, "applied migration");
+  }
+  await reconcileTtl(storage, cfg, log);
+  return applied;
+}
+
+async function reconcileTtl(storage: Storage, cfg: ClickhouseConfig, log: Logger): Promise<void> {
+  const seconds = Math.round(cfg.flows_ttl / 1000);
+  const rows = await (
+    await storage.client.query({
+      query: `SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'flows'`,
+      query_params: { db: cfg.database },
+      format: "JSONEachRow",
+    })
+  ).json<{ engine_full: string }>();
+  const current = /toIntervalSecond\((\d+)\)/.exec(rows[0]?.engine_full ?? "")?.[1];
+  if (current !== undefined && Number(current) !== seconds) {
+    await storage.client.command({
+      query: `ALTER TABLE ${cfg.database}.flows MODIFY TTL toDateTime(Time) + toIntervalSecond(${seconds})`,
+      clickhouse_settings: { materialize_ttl_after_modify: 0 },
+    });
+    log.info({ from_seconds: Number(current), to_seconds: seconds }, "flows TTL changed");
+  }
+}
+
+/** Splits a SQL file into statements on semicolons at line ends, dropping comment-only chunks. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,139 @@
+// ClickHouse storage: @clickhouse/client is the only access path, over chDB (embedded, default) or a
+// server URL. Same SQL for both; only how an Avro payload reaches the engine differs (a spool file
+// read with file() in-process, the request body read with input() over HTTP).
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { randomUUID } from "node:crypto";
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
+import { SkystreamError, type Logger } from "@skystream/common";
+import type { ClickhouseConfig } from "./config.js";
+
+export interface AvroInsert {
+  /** `INSERT INTO t (cols) SELECT <exprs>` — the part before FROM. */
+  insertSelect: string;
+  /** The columns the Avro payload is read as, `name Type, ...`. */
+  structure: string;
+  /** Avro object container files; several let the engine parse them in parallel. */
+  containers: Buffer[];
+  settings?: ClickHouseSettings;
+}
+
+export interface Storage {
+  readonly kind: "chdb" | "http";
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  insertAvro(ins: AvroInsert): Promise<void>;
+  healthcheck(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const quote = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+
+class ChdbStorage implements Storage {
+  readonly kind = "chdb";
+  private readonly spool: string;
+  constructor(
+    readonly client: ClickHouseClient,
+    readonly database: string,
+    dataPath: string,
+  ) {
+    this.spool = join(dataPath, "spool");
+    rmSync(this.spool, { recursive: true, force: true });
+    mkdirSync(this.spool, { recursive: true });
+  }
+
+  async insertAvro(ins: AvroInsert): Promise<void> {
+    const id = randomUUID();
+    const files = ins.containers.map((c, i) => {
+      const f = join(this.spool, `${id}-${i}.avro`);
+      writeFileSync(f, c);
+      return f;
+    });
+    try {
+      const glob = join(this.spool, `${id}-*.avro`);
+      await this.client.command({
+        query: `${ins.insertSelect} FROM file(${quote(glob)}, 'Avro', ${quote(ins.structure)})`,
+        clickhouse_settings: ins.settings,
+      });
+    } finally {
+      for (const f of files) rmSync(f, { force: true });
+    }
+  }
+
+  async healthcheck(): Promise<void> {
+    await this.client.query({ query: "SELECT 1", format: "JSONEachRow" }).then((r) => r.json());
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+class HttpStorage implements Storage {
+  readonly kind = "http";
+  constructor(
+    readonly client: ClickHouseClient,
+    readonly database: string,
+  ) {}
+
+  async insertAvro(ins: AvroInsert): Promise<void> {
+    // One request per container: input() reads one stream.
+    await Promise.all(
+      ins.containers.map(async (c) => {
+        const r = await this.client.exec({
+          query: `${ins.insertSelect} FROM input(${quote(ins.structure)}) FORMAT Avro`,
+          values: Readable.from([c]),
+          clickhouse_settings: ins.settings,
+        });
+        r.stream.resume();
+        await new Promise((res, rej) => r.stream.once("end", res).once("error", rej));
+      }),
+    );
+  }
+
+  async healthcheck(): Promise<void> {
+    const r = await this.client.ping();
+    if (!r.success) throw r.error;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+/** Opens the storage a config asks for. The embedded engine is loaded only when used. */
+export async function openStorage(cfg: ClickhouseConfig, log: Logger): Promise<Storage> {
+  if (cfg.url) {
+    const client = createClient({
+      url: cfg.url,
+      username: cfg.username,
+      password: cfg.password,
+      request_timeout: cfg.request_timeout,
+      clickhouse_settings: { date_time_input_format: "best_effort" },
+    });
+    log.info({ url: cfg.url, database: cfg.database }, "clickhouse: server");
+    return new HttpStorage(client, cfg.database);
+  }
+  const path = resolve(cfg.data_path);
+  mkdirSync(path, { recursive: true });
+  let createChdbConnection: (o: { path: string }) => unknown;
+  try {
+    ({ createChdbConnection } = (await import("chdb/connection")) as { createChdbConnection: (o: { path: string }) => unknown });
+  } catch (err) {
+    throw new SkystreamError("SKY_ERR_CH_EMBEDDED", `the embedded ClickHouse engine (npm chdb) cannot load: ${(err as Error).message}`, { cause: err });
+  }
+  let client: ClickHouseClient;
+  try {
+    client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
+    await client.query({ query: "SELECT 1", format: "JSONEachRow" }).then((r) => r.json());
+  } catch (err) {
+    throw new SkystreamError(
+      "SKY_ERR_CH_EMBEDDED",
+      `cannot open the embedded ClickHouse data directory ${path}: ${(err as Error).message} (one process owns a data directory at a time)`,
+      { cause: err },
+    );
+  }
+  log.info({ path, database: cfg.database }, "clickhouse: embedded (chDB)");
+  return new ChdbStorage(client, cfg.database, path);
+}

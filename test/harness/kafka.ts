@@ -1,0 +1,161 @@
+// A real Apache Kafka broker (KRaft, one node: broker + controller) on 127.0.0.1 for tests and benchmarks.
+// The jars come from Maven Central through test/kafka/fetch-kafka.sh; one broker per test run.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, openSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const KAFKA_DIR = fileURLToPath(new URL("../kafka/", import.meta.url));
+const LIB = join(KAFKA_DIR, "lib");
+
+export interface KafkaBroker {
+  bootstrap: string;
+  dir: string;
+  logFile: string;
+  pid: number;
+  stop(): Promise<void>;
+  /** Last lines of the broker log, for failure reports. */
+  logTail(lines?: number): string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function ensureKafkaJars(): void {
+  const r = spawnSync("bash", [join(KAFKA_DIR, "fetch-kafka.sh")], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`test/kafka/fetch-kafka.sh failed with status ${r.status}`);
+}
+
+function java(args: string[], extra: string[] = []): ReturnType<typeof spawnSync> {
+  return spawnSync("java", [...extra, "-cp", `${LIB}/*`, ...args], { encoding: "utf8" });
+}
+
+async function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** Formats a fresh log dir, starts the broker and waits until it serves metadata. */
+export async function startKafka(opts: { heap?: string; timeoutMs?: number } = {}): Promise<KafkaBroker> {
+  ensureKafkaJars();
+  const dir = mkdtempSync(join(tmpdir(), "skystream-kafka-"));
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const props = join(dir, "server.properties");
+  writeFileSync(
+    props,
+    [
+      "process.roles=broker,controller",
+      "node.id=1",
+      `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      "controller.listener.names=CONTROLLER",
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "inter.broker.listener.name=PLAINTEXT",
+      `log.dirs=${join(dir, "data")}`,
+      "num.partitions=1",
+      "offsets.topic.replication.factor=1",
+      "offsets.topic.num.partitions=4",
+      "transaction.state.log.replication.factor=1",
+      "transaction.state.log.min.isr=1",
+      "share.coordinator.state.topic.replication.factor=1",
+      "share.coordinator.state.topic.min.isr=1",
+      "group.initial.rebalance.delay.ms=0",
+      "auto.create.topics.enable=false",
+      "log.flush.interval.messages=9223372036854775807",
+      "message.max.bytes=16777216",
+    ].join("\n") + "\n",
+  );
+  const fmt = java(["kafka.tools.StorageTool", "format", "--standalone", "-t", "c2t5c3RyZWFtLXRlc3QtMQ", "-c", props]);
+  if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${String(fmt.stderr)}${String(fmt.stdout)}`);
+  const logFile = join(dir, "broker.log");
+  const child: ChildProcess = spawn(
+    "java",
+    [
+      `-Xmx${opts.heap ?? "768m"}`,
+      "-Xms256m",
+      "-XX:+UseG1GC",
+      "-XX:TieredStopAtLevel=1",
+      `-Dlog4j2.configurationFile=${join(KAFKA_DIR, "log4j2.properties")}`,
+      `-Dkafka.logs.file=${logFile}`,
+      "-cp",
+      `${LIB}/*`,
+      "kafka.Kafka",
+      props,
+    ],
+    // Output to a file, not a pipe: the broker may outlive the process that started it (test/run-all.sh).
+    { stdio: ["ignore", openSync(join(dir, "stdout.log"), "a"), openSync(join(dir, "stderr.log"), "a")] },
+  );
+  const broker: KafkaBroker = {
+    bootstrap: `127.0.0.1:${port}`,
+    dir,
+    logFile,
+    pid: child.pid!,
+    logTail(lines = 60) {
+      const text = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+      const err = existsSync(join(dir, "stderr.log")) ? readFileSync(join(dir, "stderr.log"), "utf8") : "";
+      return (text + err).split("\n").slice(-lines).join("\n");
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`kafka broker exited with ${child.exitCode}:\n${broker.logTail()}`);
+    if (await accepts(port)) {
+      // Listening is not serving: wait for the broker to register (it logs this once metadata is up).
+      const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+      if (/Kafka Server started|\[KafkaRaftServer nodeId=1\] Kafka Server started/.test(log)) break;
+    }
+    if (Date.now() > deadline) {
+      await broker.stop();
+      throw new Error(`kafka broker did not start within ${opts.timeoutMs ?? 60_000} ms:\n${broker.logTail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return broker;
+}
+
+/**
+ * The broker of this test run: the one named by SKYSTREAM_TEST_KAFKA (started once by test/run-all.sh),
+ * else one started for this process and stopped at exit.
+ */
+let shared: Promise<{ bootstrap: string; stop: () => Promise<void> }> | undefined;
+export function testKafka(): Promise<{ bootstrap: string; stop: () => Promise<void> }> {
+  const fromEnv = process.env.SKYSTREAM_TEST_KAFKA;
+  if (fromEnv) return Promise.resolve({ bootstrap: fromEnv, stop: async () => {} });
+  shared ??= startKafka().then((b) => {
+    process.once("exit", () => {
+      try {
+        process.kill(b.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    });
+    return b;
+  });
+  return shared;
+}
