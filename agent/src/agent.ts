@@ -19,6 +19,7 @@ export interface AgentDeps {
 export class Agent {
   readonly probes: FlowProbe[];
   private readonly emit: FlowEmitter;
+  private publisher?: FlowPublisher;
 
   constructor(
     private readonly cfg: AgentConfig,
@@ -36,7 +37,11 @@ export class Agent {
       };
     } else {
       if (!deps.producer) throw new Error("agent needs a producer unless printing");
-      const publisher = new FlowPublisher(deps.producer, deps.codec, cfg.flow.topic, log, deps.metrics);
+      const publisher = new FlowPublisher(deps.producer, deps.codec, cfg.flow.topic, log, deps.metrics, {
+        batchSize: cfg.flow.batch_size,
+        maxBuffered: cfg.flow.max_buffered,
+      });
+      this.publisher = publisher;
       this.emit = (flows) => publisher.publish(flows);
     }
   }
@@ -50,12 +55,15 @@ export class Agent {
     return this.probes.length > 0 && this.probes.every((p) => p.finite);
   }
 
-  /** Resolves when every finite probe is done. */
+  /** Resolves when every finite probe is done and its flows are acknowledged. */
   async done(): Promise<void> {
     await Promise.all(this.probes.map((p) => p.done()));
+    await this.publisher?.flush();
   }
 
+  /** Stops the probes, then waits until what they emitted is acknowledged. */
   async stop(): Promise<void> {
     await Promise.all(this.probes.map((p) => p.stop()));
+    await this.publisher?.flush();
   }
 }

@@ -1,37 +1,48 @@
 // Encodes FlowRecords (Avro, Confluent framing) and produces them keyed by TrackingID, so every update
-// of a conversation lands in one partition, in order. send() resolves once the broker has them.
+// of a conversation lands in one partition, in order. publish() returns once the flows are queued;
+// it waits only when the send queue is full, which is how a slow broker slows the probes down.
 import { FLOW_RECORD, type AvroCodec, type FlowRecord } from "@skystream/schemas";
-import { Counter, errorMessage, retry, type Logger, type MetricsRegistry, type OutMessage, type Producer } from "@skystream/common";
+import { Counter, Gauge, SendQueue, errorMessage, type Logger, type MetricsRegistry, type Producer } from "@skystream/common";
+
+export interface PublisherOptions {
+  batchSize: number;
+  maxBuffered: number;
+  maxInFlight?: number;
+}
 
 export class FlowPublisher {
-  private readonly published: Counter<"topic">;
-  private readonly errors: Counter<"topic">;
+  private readonly queue: SendQueue;
 
-  constructor(
-    private readonly producer: Producer,
-    private readonly codec: AvroCodec,
-    private readonly topic: string,
-    private readonly log: Logger,
-    registry: MetricsRegistry,
-  ) {
-    this.published = new Counter({ name: "skystream_agent_flows_published_total", help: "Flow records acknowledged by Kafka", labelNames: ["topic"], registers: [registry] });
-    this.errors = new Counter({ name: "skystream_agent_publish_errors_total", help: "Failed produce attempts (retried)", labelNames: ["topic"], registers: [registry] });
-  }
-
-  encode(flows: FlowRecord[]): OutMessage[] {
-    return flows.map((f) => ({ key: f.TrackingID, value: this.codec.encode(FLOW_RECORD, f) }));
+  constructor(producer: Producer, private readonly codec: AvroCodec, topic: string, log: Logger, registry: MetricsRegistry, opts: PublisherOptions) {
+    const published = new Counter({ name: "skystream_agent_flows_published_total", help: "Flow records acknowledged by Kafka", labelNames: ["topic"], registers: [registry] });
+    const errors = new Counter({ name: "skystream_agent_publish_errors_total", help: "Failed produce attempts (retried)", labelNames: ["topic"], registers: [registry] });
+    this.queue = new SendQueue(producer, topic, {
+      batchSize: opts.batchSize,
+      maxBuffered: opts.maxBuffered,
+      maxInFlight: opts.maxInFlight ?? 4,
+      onSent: (n) => published.inc({ topic }, n),
+      onError: (err, attempt, wait) => {
+        errors.inc({ topic });
+        log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "publishing flows failed; retrying (probes wait when the queue is full)");
+      },
+    });
+    const queue = this.queue;
+    new Gauge({
+      name: "skystream_agent_send_queue_records",
+      help: "Flow records waiting for Kafka",
+      registers: [registry],
+      collect() {
+        this.set(queue.size);
+      },
+    });
   }
 
   async publish(flows: FlowRecord[]): Promise<void> {
-    const messages = this.encode(flows);
-    await retry(() => this.producer.send(this.topic, messages), {
-      initialMs: 200,
-      maxMs: 10_000,
-      onError: (err, attempt, wait) => {
-        this.errors.inc({ topic: this.topic });
-        this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "publishing flows failed; retrying (probes wait)");
-      },
-    });
-    this.published.inc({ topic: this.topic }, flows.length);
+    await this.queue.enqueue(flows.map((f) => ({ key: f.TrackingID, value: this.codec.encode(FLOW_RECORD, f) })));
+  }
+
+  /** Resolves when every queued flow is acknowledged. */
+  flush(): Promise<void> {
+    return this.queue.flush();
   }
 }

@@ -9,8 +9,8 @@ import type { Logger } from "pino";
 export { Counter, Gauge, Histogram, Registry as MetricsRegistry } from "prom-client";
 
 export const metricsConfig = section({
-  /** Address of /metrics and /healthz, host:port; empty disables the server. */
-  listen: z.string().default("127.0.0.1:9464"),
+  /** Address of /metrics and /healthz, host:port; "off" disables it. Default by role: pipeline and all-in-one 9464, agent 9465. */
+  listen: z.string().default(""),
 });
 
 export function createRegistry(component: string): Registry {
@@ -28,7 +28,7 @@ export interface MetricsServer {
 }
 
 export async function startMetricsServer(listen: string, registry: Registry, health: Map<string, Healthcheck>, log: Logger): Promise<MetricsServer | undefined> {
-  if (!listen) return undefined;
+  if (!listen || listen === "off") return undefined;
   const i = listen.lastIndexOf(":");
   const host = listen.slice(0, i) || "127.0.0.1";
   const port = Number(listen.slice(i + 1));

@@ -140,12 +140,12 @@ export async function startKafka(opts: { heap?: string; timeoutMs?: number } = {
 }
 
 /**
- * The broker of this test run: the one named by SKYSTREAM_TEST_KAFKA (started once by test/run-all.sh),
+ * The broker of this test run: the one named by TEST_KAFKA_BOOTSTRAP (started once by test/run-all.sh),
  * else one started for this process and stopped at exit.
  */
 let shared: Promise<{ bootstrap: string; stop: () => Promise<void> }> | undefined;
 export function testKafka(): Promise<{ bootstrap: string; stop: () => Promise<void> }> {
-  const fromEnv = process.env.SKYSTREAM_TEST_KAFKA;
+  const fromEnv = process.env.TEST_KAFKA_BOOTSTRAP;
   if (fromEnv) return Promise.resolve({ bootstrap: fromEnv, stop: async () => {} });
   shared ??= startKafka().then((b) => {
     process.once("exit", () => {

@@ -7,6 +7,7 @@ import type { Bus } from "./types.js";
 
 export * from "./types.js";
 export * from "./config.js";
+export { SendQueue, type SendQueueOptions } from "./send-queue.js";
 export { MemoryBus } from "./memory.js";
 
 /** The bus a config asks for. Constructing one opens no connection. */

@@ -1,5 +1,6 @@
 // Bus over kafkajs (pure JavaScript Kafka client).
 import kafkajs from "kafkajs";
+import { compressFrame, decompressFrame } from "lz4-napi";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "./config.js";
 import type { Bus, BusMessage, Consumer, ConsumerHandlers, GroupLag, OutMessage, PartitionOffset, Producer, TopicSpec } from "./types.js";
@@ -14,10 +15,16 @@ const COMPRESSION: Record<KafkaConfig["producer"]["compression"], kafkajs.Compre
   zstd: CompressionTypes.ZSTD,
 };
 
-// kafkajs ships a codec for gzip only (the others throw "not implemented"). Fall back to none with one warning.
+// kafkajs ships a codec for gzip only (the others throw "not implemented"); LZ4 (Kafka's framed LZ4)
+// comes from lz4-napi. Snappy and zstd fall back to none with one warning.
+(kafkajs.CompressionCodecs as Record<number, unknown>)[CompressionTypes.LZ4] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => compressFrame(encoder.buffer),
+  decompress: async (buffer: Buffer) => decompressFrame(buffer),
+});
+
 function supportedCompression(c: KafkaConfig["producer"]["compression"], log: Logger): kafkajs.CompressionTypes {
-  if (c === "none" || c === "gzip") return COMPRESSION[c];
-  log.warn({ compression: c }, "kafkajs has no codec for this compression; producing uncompressed (use client: rdkafka for lz4/zstd/snappy)");
+  if (c === "none" || c === "gzip" || c === "lz4") return COMPRESSION[c];
+  log.warn({ compression: c }, "kafkajs has no codec for this compression; producing uncompressed (use client: rdkafka for zstd and snappy)");
   return CompressionTypes.None;
 }
 
@@ -67,7 +74,15 @@ export class KafkajsBus implements Bus {
   }
 
   producer(): Producer {
-    const p = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 5 });
+    // Idempotent, retried without limit: a broker that is away makes send() wait (the probes' backpressure)
+    // rather than fail, and retries cannot duplicate.
+    const p = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 5,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      retry: { initialRetryTime: 100, maxRetryTime: 10_000, retries: Number.MAX_SAFE_INTEGER },
+    });
     const compression = supportedCompression(this.cfg.producer.compression, this.log);
     const batchSize = this.cfg.producer.batch_size;
     return {

@@ -44,7 +44,8 @@ export async function boot(component: string, cfg: SkystreamConfig, busType = cf
   const health = new Map<string, Healthcheck>();
   const bus = createBus(busType, cfg.kafka, log);
   health.set("bus", () => bus.healthcheck());
-  const server = await startMetricsServer(cfg.metrics.listen, metrics, health, log);
+  const listen = cfg.metrics.listen || (component === "agent" ? "127.0.0.1:9465" : "127.0.0.1:9464");
+  const server = await startMetricsServer(listen, metrics, health, log);
   const close = async () => {
     await bus.close().catch(() => undefined);
     await server?.close();

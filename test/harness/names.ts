@@ -1,0 +1,28 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Topic, group and directory names of one test, so tests never see each other's data. */
+export function testNames(prefix: string) {
+  const id = `${prefix}-${randomBytes(4).toString("hex")}`;
+  return {
+    id,
+    flows: `${id}.flows`,
+    dlq: `${id}.dlq`,
+    group: `${id}-pipeline`,
+    dataDir: mkdtempSync(join(tmpdir(), `skystream-${prefix}-`)),
+  };
+}
+
+/** SKYSTREAM_* variables for a pipeline on those names. */
+export function pipelineEnv(n: ReturnType<typeof testNames>, bootstrap: string, sink: Record<string, unknown> = {}): Record<string, string> {
+  return {
+    SKYSTREAM_KAFKA_BROKERS: bootstrap,
+    SKYSTREAM_KAFKA_TOPICS_PARTITIONS: "3",
+    SKYSTREAM_PIPELINE_GROUP_ID: n.group,
+    SKYSTREAM_PIPELINE_DLQ_TOPIC: n.dlq,
+    SKYSTREAM_PIPELINE_SINKS: JSON.stringify({ clickhouse_flows: { topic: n.flows, batch_size: 10_000, batch_timeout: "500ms", ...sink } }),
+    SKYSTREAM_CLICKHOUSE_DATA_PATH: n.dataDir,
+  };
+}
