@@ -16,6 +16,8 @@ export interface KafkaBroker {
   logFile: string;
   pid: number;
   stop(): Promise<void>;
+  /** Starts the stopped broker again on the same port and log dir. */
+  restart(): Promise<void>;
   /** Last lines of the broker log, for failure reports. */
   logTail(lines?: number): string;
 }
@@ -86,56 +88,63 @@ export async function startKafka(opts: { heap?: string; timeoutMs?: number } = {
   const fmt = java(["kafka.tools.StorageTool", "format", "--standalone", "-t", "c2t5c3RyZWFtLXRlc3QtMQ", "-c", props]);
   if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${String(fmt.stderr)}${String(fmt.stdout)}`);
   const logFile = join(dir, "broker.log");
-  const child: ChildProcess = spawn(
-    "java",
-    [
-      `-Xmx${opts.heap ?? "768m"}`,
-      "-Xms256m",
-      "-XX:+UseG1GC",
-      "-XX:TieredStopAtLevel=1",
-      `-Dlog4j2.configurationFile=${join(KAFKA_DIR, "log4j2.properties")}`,
-      `-Dkafka.logs.file=${logFile}`,
-      "-cp",
-      `${LIB}/*`,
-      "kafka.Kafka",
-      props,
-    ],
-    // Output to a file, not a pipe: the broker may outlive the process that started it (test/run-all.sh).
-    { stdio: ["ignore", openSync(join(dir, "stdout.log"), "a"), openSync(join(dir, "stderr.log"), "a")] },
-  );
+  let child!: ChildProcess;
+  const launch = async () => {
+    const startedBefore = existsSync(logFile) ? readFileSync(logFile, "utf8").length : 0;
+    child = spawn(
+      "java",
+      [
+        `-Xmx${opts.heap ?? "768m"}`,
+        "-Xms256m",
+        "-XX:+UseG1GC",
+        "-XX:TieredStopAtLevel=1",
+        `-Dlog4j2.configurationFile=${join(KAFKA_DIR, "log4j2.properties")}`,
+        `-Dkafka.logs.file=${logFile}`,
+        "-cp",
+        `${LIB}/*`,
+        "kafka.Kafka",
+        props,
+      ],
+      // Output to files, not pipes: the broker may outlive the process that started it (test/run-all.sh).
+      { stdio: ["ignore", openSync(join(dir, "stdout.log"), "a"), openSync(join(dir, "stderr.log"), "a")] },
+    );
+    broker.pid = child.pid!;
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`kafka broker exited with ${child.exitCode}:\n${broker.logTail()}`);
+      if (await accepts(port)) {
+        // Listening is not serving: wait for the broker to say it started (metadata is up then).
+        const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(startedBefore) : "";
+        if (/Kafka Server started/.test(log)) return;
+      }
+      if (Date.now() > deadline) {
+        await broker.stop();
+        throw new Error(`kafka broker did not start within ${opts.timeoutMs ?? 60_000} ms:\n${broker.logTail()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
   const broker: KafkaBroker = {
     bootstrap: `127.0.0.1:${port}`,
     dir,
     logFile,
-    pid: child.pid!,
+    pid: 0,
     logTail(lines = 60) {
       const text = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
       const err = existsSync(join(dir, "stderr.log")) ? readFileSync(join(dir, "stderr.log"), "utf8") : "";
       return (text + err).split("\n").slice(-lines).join("\n");
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
       await exited;
       clearTimeout(t);
     },
+    restart: launch,
   };
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`kafka broker exited with ${child.exitCode}:\n${broker.logTail()}`);
-    if (await accepts(port)) {
-      // Listening is not serving: wait for the broker to register (it logs this once metadata is up).
-      const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
-      if (/Kafka Server started|\[KafkaRaftServer nodeId=1\] Kafka Server started/.test(log)) break;
-    }
-    if (Date.now() > deadline) {
-      await broker.stop();
-      throw new Error(`kafka broker did not start within ${opts.timeoutMs ?? 60_000} ms:\n${broker.logTail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await launch();
   return broker;
 }
 

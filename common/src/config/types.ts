@@ -17,10 +17,11 @@ export const duration = (def: string) =>
     });
 
 /** host:port with a port in range. */
-export const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, { message: "expected host:port" })
-  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, { message: "port out of range" });
+export const hostPort = z.string().superRefine((s, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(s);
+  if (!m) ctx.addIssue({ code: "custom", message: "expected host:port" });
+  else if (Number(m[2]) > 65535) ctx.addIssue({ code: "custom", message: `port ${m[2]} out of range` });
+});
 
 /** A section: strict (unknown keys are errors) and defaulted as a whole from its own field defaults. */
 export const section = <T extends z.ZodRawShape>(shape: T) =>

@@ -1,0 +1,63 @@
+// The skystream binary as a user runs it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../bin/skystream.js", import.meta.url));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test("--help on the program and on every command", () => {
+  const top = run(["--help"]);
+  assert.equal(top.code, 0);
+  for (const cmd of ["agent", "pipeline", "allinone", "config", "api", "client"]) {
+    assert.match(top.out, new RegExp(`^  ${cmd}\\b`, "m"), `${cmd} listed`);
+    const r = run([cmd, "--help"]);
+    assert.equal(r.code, 0, `${cmd} --help: ${r.err}`);
+    assert.match(r.out, new RegExp(`Usage: skystream ${cmd}`));
+  }
+  assert.match(run(["pipeline", "migrate", "--help"]).out, /apply ClickHouse schema migrations/);
+});
+
+test("an invalid config fails at start with every problem, exit status 2", () => {
+  const dir = mkdtempSync(join(tmpdir(), "skystream-cli-"));
+  const file = join(dir, "bad.yaml");
+  writeFileSync(file, "kafka:\n  client: franz\nclickhouse:\n  flows_ttl: forever\npipeline:\n  sinks:\n    nope: {}\n");
+  const r = run(["-c", file, "pipeline"], { SKYSTREAM_KAFKA_PRODUCER_BATCH_SIZE: "-3" });
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /invalid configuration \(4 problems\)/);
+  assert.match(r.err, /kafka\.client: .*"kafkajs"\|"rdkafka".*got "franz"|kafka\.client: .*got "franz"/);
+  assert.match(r.err, /clickhouse\.flows_ttl: expected a duration .*"forever"/);
+  assert.match(r.err, /pipeline\.sinks\.nope: unknown sink type "nope" \(known: clickhouse_flows\)/);
+  assert.match(r.err, /kafka\.producer\.batch_size: .*got -3/);
+});
+
+test("config dump shows the effective config with overrides and durations", () => {
+  const r = run(["config", "dump"], { SKYSTREAM_KAFKA_BROKERS: "k1:9092 k2:9092", SKYSTREAM_CLICKHOUSE_FLOWS_TTL: "7d" });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /brokers:\n\s+- k1:9092\n\s+- k2:9092/);
+  assert.match(r.out, /flows_ttl: 7d/);
+  assert.match(r.out, /clickhouse_flows:\n\s+topic: skystream\.flows\.v1/);
+});
+
+test("commands not built yet say so", () => {
+  const r = run(["api"]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /"skystream api" is not available yet/);
+});
+
+test("agent --print writes flows as JSON lines without Kafka", () => {
+  const r = run(["agent", "--print", "--synthetic", "0", "--count", "5", "--log-level", "warn"], { SKYSTREAM_AGENT_HOST_ID: "printer" });
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split("\n").map((l) => JSON.parse(l) as { Host: string; UUID: string; CaptureType: string });
+  assert.equal(lines.length, 5);
+  assert.ok(lines.every((f) => f.Host === "printer" && f.CaptureType === "synthetic"));
+  assert.equal(new Set(lines.map((f) => f.UUID)).size, 5);
+});

@@ -1,0 +1,91 @@
+// The flows table on the embedded engine: migrations, Avro ingest (v1 and a newer writer schema in the
+// same insert), null layers, addresses, TTL reconciliation.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import type avro from "avsc";
+import { AvroCodec, FLOW_RECORD, FRAME_HEADER_SIZE, buildContainer, builtinCatalog, entry } from "@skystream/schemas";
+import { syntheticFlow } from "@skystream/schemas/testing/flows";
+import { clickhouseConfig, flowsInsert, migrate, openStorage, splitStatements } from "./index.js";
+
+const log = pino({ level: "warn" });
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+test("migrations, Avro ingest across schema versions, null layers and TTL changes", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "skystream-storage-"));
+  const cfg = clickhouseConfig.parse({ data_path: dir, database: "sky_test" });
+  const storage = await openStorage(cfg, log);
+  t.after(() => storage.close());
+  assert.equal(storage.kind, "chdb");
+
+  assert.deepEqual(await migrate(storage, cfg, log), [1]);
+  assert.deepEqual(await migrate(storage, cfg, log), [], "migrations apply once");
+
+  const v2 = JSON.parse(readFileSync(new URL("../../../../schemas/src/testdata/FlowRecord.v2-fixture.avsc", import.meta.url), "utf8")) as avro.Schema;
+  const v1Codec = new AvroCodec();
+  const v2Codec = new AvroCodec([...builtinCatalog(), entry(1001, v2, 2)]);
+  const body = (c: AvroCodec, v: unknown) => c.encode(FLOW_RECORD, v).subarray(FRAME_HEADER_SIZE);
+
+  const icmp = {
+    ...syntheticFlow(1, NOW, "h-icmp"),
+    Link: null,
+    Transport: null,
+    LayersPath: "IPv6/ICMPv6",
+    Network: { Protocol: "IPV6" as const, A: "fd00::1", B: "fd00::2", ID: 0 },
+    ICMP: { Type: "ECHO" as const, Code: 0, ID: 7 },
+    LastUpdateMetric: null,
+  };
+  const v1Bodies = [body(v1Codec, syntheticFlow(2, NOW, "h-v1")), body(v1Codec, icmp)];
+  const v2Bodies = [body(v2Codec, { ...syntheticFlow(3, NOW, "h-v2"), Tenant: "blue", Labels: { a: "b" } })];
+  await storage.insertAvro(
+    flowsInsert(cfg.database, [buildContainer(v1Codec.schema(1)!.schema, v1Bodies), buildContainer(v2Codec.schema(1001)!.schema, v2Bodies)]),
+  );
+
+  const rows = await (
+    await storage.client.query({
+      query: `SELECT Host, "Link.Protocol" lp, "Network.Protocol" np, toString("Network.A") na, "Transport.Protocol" tp, "Transport.B" tb,
+                     "ICMP.Type" it, "ICMP.ID" iid, "LastUpdateMetric.ABBytes" lub, "Metric.ABBytes" mb, toUnixTimestamp64Milli(Time) t, FinishType
+              FROM sky_test.flows ORDER BY Host`,
+      format: "JSONEachRow",
+    })
+  ).json<Record<string, string | number>>();
+  assert.equal(rows.length, 3);
+  const byHost = Object.fromEntries(rows.map((r) => [r.Host, r]));
+  assert.deepEqual(
+    { lp: byHost["h-v1"]!.lp, np: byHost["h-v1"]!.np, na: byHost["h-v1"]!.na, tp: byHost["h-v1"]!.tp, tb: byHost["h-v1"]!.tb, it: byHost["h-v1"]!.it },
+    { lp: "ETHERNET", np: "IPV4", na: "::ffff:198.18.0.2", tp: "TCP", tb: 443, it: "" },
+  );
+  assert.equal(Number(byHost["h-v1"]!.t), NOW, "Time is the end of the update period");
+  assert.deepEqual(
+    { lp: byHost["h-icmp"]!.lp, np: byHost["h-icmp"]!.np, na: byHost["h-icmp"]!.na, tp: byHost["h-icmp"]!.tp, it: byHost["h-icmp"]!.it, iid: byHost["h-icmp"]!.iid },
+    { lp: "", np: "IPV6", na: "fd00::1", tp: "", it: "ECHO", iid: 7 },
+    "null layers are empty, not defaults",
+  );
+  assert.equal(Number(byHost["h-icmp"]!.lub), 0, "no LastUpdateMetric: zero period volumes");
+  assert.equal(Number(byHost["h-icmp"]!.t), NOW, "without LastUpdateMetric, Time is Last");
+  assert.equal(Number(byHost["h-v2"]!.mb), syntheticFlow(3, NOW).Metric.ABBytes, "a newer writer schema is read by field name");
+
+  // Queries use Skydive's dotted keys directly.
+  const [hit] = await (
+    await storage.client.query({ query: `SELECT count() c FROM sky_test.flows WHERE Network.A = '198.18.0.2' AND Transport.B = 443`, format: "JSONEachRow" })
+  ).json<{ c: string }>();
+  assert.equal(Number(hit!.c), 1);
+
+  // A changed TTL is applied at the next start.
+  const cfg2 = clickhouseConfig.parse({ data_path: dir, database: "sky_test", flows_ttl: "3d" });
+  await migrate(storage, cfg2, log);
+  const [tbl] = await (
+    await storage.client.query({ query: `SELECT engine_full FROM system.tables WHERE database = 'sky_test' AND name = 'flows'`, format: "JSONEachRow" })
+  ).json<{ engine_full: string }>();
+  assert.match(tbl!.engine_full, /toIntervalSecond\(259200\)/);
+});
+
+test("SQL files split into statements, comments dropped", () => {
+  assert.deepEqual(splitStatements("-- c\nCREATE TABLE a (x UInt8) ENGINE = Memory;\n\n-- d\nSELECT 1;\n"), [
+    "CREATE TABLE a (x UInt8) ENGINE = Memory",
+    "SELECT 1",
+  ]);
+});
