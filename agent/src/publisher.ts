@@ -13,9 +13,26 @@ export interface PublisherOptions {
 export class FlowPublisher {
   private readonly queue: SendQueue;
 
-  constructor(producer: Producer, private readonly codec: AvroCodec, topic: string, log: Logger, registry: MetricsRegistry, opts: PublisherOptions) {
-    const published = new Counter({ name: "skystream_agent_flows_published_total", help: "Flow records acknowledged by Kafka", labelNames: ["topic"], registers: [registry] });
-    const errors = new Counter({ name: "skystream_agent_publish_errors_total", help: "Failed produce attempts (retried)", labelNames: ["topic"], registers: [registry] });
+  constructor(
+    producer: Producer,
+    private readonly codec: AvroCodec,
+    topic: string,
+    log: Logger,
+    registry: MetricsRegistry,
+    opts: PublisherOptions,
+  ) {
+    const published = new Counter({
+      name: "skystream_agent_flows_published_total",
+      help: "Flow records acknowledged by Kafka",
+      labelNames: ["topic"],
+      registers: [registry],
+    });
+    const errors = new Counter({
+      name: "skystream_agent_publish_errors_total",
+      help: "Failed produce attempts (retried)",
+      labelNames: ["topic"],
+      registers: [registry],
+    });
     this.queue = new SendQueue(producer, topic, {
       batchSize: opts.batchSize,
       maxBuffered: opts.maxBuffered,

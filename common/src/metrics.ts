@@ -27,7 +27,12 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(listen: string, registry: Registry, health: Map<string, Healthcheck>, log: Logger): Promise<MetricsServer | undefined> {
+export async function startMetricsServer(
+  listen: string,
+  registry: Registry,
+  health: Map<string, Healthcheck>,
+  log: Logger,
+): Promise<MetricsServer | undefined> {
   if (!listen || listen === "off") return undefined;
   const i = listen.lastIndexOf(":");
   const host = listen.slice(0, i) || "127.0.0.1";

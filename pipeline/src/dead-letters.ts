@@ -47,7 +47,10 @@ export class DeadLetters {
   /** Produces the letters; resolves once the broker has them. */
   async send(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    await this.producer.send(this.topic, letters.map((d) => this.toMessage(d)));
+    await this.producer.send(
+      this.topic,
+      letters.map((d) => this.toMessage(d)),
+    );
     for (const d of letters) this.counter.inc({ reason: d.reason, stage: this.stage });
   }
 }

@@ -75,7 +75,10 @@ test("v1 reader reads v2 records: added fields dropped, the rest intact", () => 
   const buf = writer.encode(FLOW_RECORD, flow);
   assert.equal(readFrame(buf).schemaId, 1001);
   // A v1-only reader does not know id 1001: it must say so rather than guess.
-  assert.equal(reasonOf(() => reader.decode(buf, FLOW_RECORD)), "unknown_schema_id");
+  assert.equal(
+    reasonOf(() => reader.decode(buf, FLOW_RECORD)),
+    "unknown_schema_id",
+  );
   // A reader that knows both versions but reads as v1 resolves v2 -> v1.
   const v1Reader = new AvroCodec(withV2(), { [FLOW_RECORD]: 1 });
   const { value } = v1Reader.decode<Record<string, unknown>>(buf, FLOW_RECORD);
@@ -100,16 +103,37 @@ test("v2 reader reads v1 records: added fields take their defaults", () => {
 test("poison messages fail with a reason, never a crash", () => {
   const codec = new AvroCodec();
   const good = codec.encode(FLOW_RECORD, syntheticFlow(1, NOW));
-  assert.equal(reasonOf(() => codec.decode(Buffer.alloc(0), FLOW_RECORD)), "empty");
-  assert.equal(reasonOf(() => codec.decode(Buffer.from("{\"json\":true}"), FLOW_RECORD)), "bad_magic");
-  assert.equal(reasonOf(() => codec.decode(Buffer.from([0, 0, 0]), FLOW_RECORD)), "bad_magic");
+  assert.equal(
+    reasonOf(() => codec.decode(Buffer.alloc(0), FLOW_RECORD)),
+    "empty",
+  );
+  assert.equal(
+    reasonOf(() => codec.decode(Buffer.from('{"json":true}'), FLOW_RECORD)),
+    "bad_magic",
+  );
+  assert.equal(
+    reasonOf(() => codec.decode(Buffer.from([0, 0, 0]), FLOW_RECORD)),
+    "bad_magic",
+  );
   const unknown = Buffer.from(good);
   unknown.writeUInt32BE(999, 1);
-  assert.equal(reasonOf(() => codec.decode(unknown, FLOW_RECORD)), "unknown_schema_id");
-  assert.equal(reasonOf(() => codec.decode(good.subarray(0, good.length - 20), FLOW_RECORD)), "truncated");
-  assert.equal(reasonOf(() => codec.decode(Buffer.concat([good, Buffer.from([1, 2])]), FLOW_RECORD)), "trailing_bytes");
+  assert.equal(
+    reasonOf(() => codec.decode(unknown, FLOW_RECORD)),
+    "unknown_schema_id",
+  );
+  assert.equal(
+    reasonOf(() => codec.decode(good.subarray(0, good.length - 20), FLOW_RECORD)),
+    "truncated",
+  );
+  assert.equal(
+    reasonOf(() => codec.decode(Buffer.concat([good, Buffer.from([1, 2])]), FLOW_RECORD)),
+    "trailing_bytes",
+  );
   const topo = codec.encode(TOPOLOGY_DELTA, { Op: "HEARTBEAT", Origin: "o", Host: "h", Time: NOW, Sequence: 1 });
-  assert.equal(reasonOf(() => codec.decode(topo, FLOW_RECORD)), "wrong_record");
+  assert.equal(
+    reasonOf(() => codec.decode(topo, FLOW_RECORD)),
+    "wrong_record",
+  );
   // Random bodies behind a valid header: every one either decodes whole or fails with a reason.
   let rejected = 0;
   for (let i = 0; i < 2000; i++) {
@@ -133,7 +157,10 @@ test("an object container built from framed bodies reads back every record", asy
   const decoded: FlowRecord[] = [];
   await new Promise<void>((resolve, reject) => {
     const dec = new avro.streams.BlockDecoder({ parseHook: (s) => avro.Type.forSchema(s, { wrapUnions: false }) });
-    dec.on("data", (r: FlowRecord) => decoded.push(r)).on("end", resolve).on("error", reject);
+    dec
+      .on("data", (r: FlowRecord) => decoded.push(r))
+      .on("end", resolve)
+      .on("error", reject);
     dec.end(file);
   });
   assert.equal(decoded.length, 100);

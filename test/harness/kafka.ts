@@ -18,6 +18,8 @@ export interface KafkaBroker {
   stop(): Promise<void>;
   /** Starts the stopped broker again on the same port and log dir. */
   restart(): Promise<void>;
+  /** Lets this process exit while the broker runs (it is killed at exit). */
+  unref(): void;
   /** Last lines of the broker log, for failure reports. */
   logTail(lines?: number): string;
 }
@@ -143,6 +145,7 @@ export async function startKafka(opts: { heap?: string; timeoutMs?: number } = {
       clearTimeout(t);
     },
     restart: launch,
+    unref: () => child.unref(),
   };
   await launch();
   return broker;
@@ -157,6 +160,7 @@ export function testKafka(): Promise<{ bootstrap: string; stop: () => Promise<vo
   const fromEnv = process.env.TEST_KAFKA_BOOTSTRAP;
   if (fromEnv) return Promise.resolve({ bootstrap: fromEnv, stop: async () => {} });
   shared ??= startKafka().then((b) => {
+    b.unref();
     process.once("exit", () => {
       try {
         process.kill(b.pid, "SIGKILL");

@@ -40,11 +40,16 @@ export async function startSkystream(args: string[], env: Record<string, string>
       return exited;
     },
     async waitForOutput(re: RegExp, timeoutMs = 60_000) {
-      await waitFor(`output ${re}`, async () => {
-        if (re.test(out)) return true;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${out.slice(-3000)}`);
-        return undefined;
-      }, timeoutMs).catch((err: Error) => {
+      await waitFor(
+        `output ${re}`,
+        async () => {
+          if (re.test(out)) return true;
+          if (child.exitCode !== null || child.signalCode !== null)
+            throw new Error(`exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${out.slice(-3000)}`);
+          return undefined;
+        },
+        timeoutMs,
+      ).catch((err: Error) => {
         throw new Error(`${err.message}\n${out.slice(-3000)}`);
       });
     },

@@ -60,7 +60,10 @@ for (const kind of ["kafkajs", "rdkafka", "memory"] as const) {
       }
       assert.ok(new Set(partitionOfKey.values()).size > 1, "keys spread over partitions");
       const lags = await bus.lag(group, topic);
-      assert.equal(lags.reduce((s, l) => s + Number(l.end), 0), N);
+      assert.equal(
+        lags.reduce((s, l) => s + Number(l.end), 0),
+        N,
+      );
     });
 
     test("uncommitted messages are delivered again to the next consumer of the group", async (t) => {
@@ -71,7 +74,10 @@ for (const kind of ["kafkajs", "rdkafka", "memory"] as const) {
       await bus.ensureTopics([{ topic, partitions: 1, replicationFactor: 1 }]);
       const producer = bus.producer();
       await producer.connect();
-      await producer.send(topic, Array.from({ length: 100 }, (_, i) => ({ key: null, value: Buffer.from(String(i)) })));
+      await producer.send(
+        topic,
+        Array.from({ length: 100 }, (_, i) => ({ key: null, value: Buffer.from(String(i)) })),
+      );
       await producer.disconnect();
 
       const first: BusMessage[] = [];

@@ -58,7 +58,12 @@ test("poison records go to the DLQ with reasons; valid records around them all a
   const pipeline = await startSkystream(["pipeline"], pipelineEnv(n, bootstrap));
   t.after(() => pipeline.kill("SIGKILL"));
   await pipeline.waitForOutput(/pipeline running/);
-  await waitFor("the group to catch up", async () => totalLag(await bus.lag(n.group, n.flows)) === 0 && (await pipeline.metric("skystream_dlq_records_total")) === poison.length, 90_000, 300).catch((e: Error) => {
+  await waitFor(
+    "the group to catch up",
+    async () => totalLag(await bus.lag(n.group, n.flows)) === 0 && (await pipeline.metric("skystream_dlq_records_total")) === poison.length,
+    90_000,
+    300,
+  ).catch((e: Error) => {
     throw new Error(`${e.message}\n${pipeline.output().slice(-3000)}`);
   });
 

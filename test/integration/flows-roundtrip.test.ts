@@ -12,10 +12,17 @@ import pino from "pino";
 const N = 100_000;
 
 function expectedSums(n: number) {
-  let abp = 0, abb = 0, bap = 0, bab = 0;
+  let abp = 0,
+    abb = 0,
+    bap = 0,
+    bab = 0;
   for (let i = 0; i < n; i++) {
-    const a = 1 + (i % 7), b = i % 5;
-    abp += a; abb += a * 100; bap += b; bab += b * 1000;
+    const a = 1 + (i % 7),
+      b = i % 5;
+    abp += a;
+    abb += a * 100;
+    bap += b;
+    bab += b * 1000;
   }
   return { abp, abb, bap, bab };
 }

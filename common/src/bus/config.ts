@@ -30,7 +30,11 @@ export const kafkaConfig = section({
   }),
   consumer: section({
     /** Most bytes one fetch returns per partition. */
-    max_partition_fetch_bytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+    max_partition_fetch_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(8 * 1024 * 1024),
     /** Session timeout of the group membership. */
     session_timeout: duration("30s"),
   }),

@@ -69,25 +69,24 @@ export class MemoryBus implements Bus {
     let stopped = false;
     let wake: (() => void) | undefined;
     const position = new Map<string, number[]>();
-    const bus = this;
     return {
       connect: async () => {},
-      async subscribe(names: string[]) {
+      subscribe: async (names: string[]) => {
         topics = names;
         for (const n of names) {
-          const t = bus.topic(n);
+          const t = this.topic(n);
           const committed = t.committed.get(groupId) ?? t.partitions.map((p) => p.base);
           t.committed.set(groupId, committed);
           position.set(n, [...committed]);
         }
       },
-      async run(handlers: ConsumerHandlers) {
+      run: async (handlers: ConsumerHandlers) => {
         const loop = async () => {
           while (!stopped) {
             let delivered = false;
             if (!paused) {
               for (const n of topics) {
-                const t = bus.topic(n);
+                const t = this.topic(n);
                 const pos = position.get(n)!;
                 for (let p = 0; p < t.partitions.length; p++) {
                   const part = t.partitions[p]!;
@@ -103,25 +102,25 @@ export class MemoryBus implements Bus {
             if (!delivered && !stopped) {
               await new Promise<void>((resolve) => {
                 const done = () => {
-                  for (const n of topics) bus.topic(n).waiters.delete(done);
+                  for (const n of topics) this.topic(n).waiters.delete(done);
                   clearTimeout(timer);
                   resolve();
                 };
                 const timer = setTimeout(done, 200);
                 wake = done;
-                for (const n of topics) bus.topic(n).waiters.add(done);
+                for (const n of topics) this.topic(n).waiters.add(done);
               });
             }
           }
         };
         void loop();
       },
-      async commit(offsets: PartitionOffset[]) {
+      commit: async (offsets: PartitionOffset[]) => {
         for (const o of offsets) {
-          const t = bus.topic(o.topic);
+          const t = this.topic(o.topic);
           const c = t.committed.get(groupId)!;
           c[o.partition] = Number(o.offset);
-          bus.trim(t, o.partition);
+          this.trim(t, o.partition);
         }
       },
       pause: () => {

@@ -222,7 +222,11 @@ export class RdkafkaBus implements Bus {
       const md = await promisify<RdKafka.Metadata>((cb) => c.getMetadata({ topic, timeout: 10_000 }, cb));
       const parts = md.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
       const committed = await promisify<RdKafka.TopicPartitionOffset[]>((cb) =>
-        c.committed(parts.map((partition) => ({ topic, partition })), 10_000, cb),
+        c.committed(
+          parts.map((partition) => ({ topic, partition })),
+          10_000,
+          cb,
+        ),
       );
       const out: GroupLag[] = [];
       for (const partition of parts) {

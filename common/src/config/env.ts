@@ -126,7 +126,9 @@ export function applyEnvOverrides(schema: z.ZodType, target: Record<string, unkn
       const dict = dictPrefix(schema, tokens);
       problems.push({
         variable: name,
-        message: dict ? `names no configuration key; ${dict} is a dict: set ${ENV_PREFIX}${dict.toUpperCase().replace(/\./g, "_")} to its JSON` : "names no configuration key",
+        message: dict
+          ? `names no configuration key; ${dict} is a dict: set ${ENV_PREFIX}${dict.toUpperCase().replace(/\./g, "_")} to its JSON`
+          : "names no configuration key",
       });
       continue;
     }

@@ -75,7 +75,10 @@ export function loadConfig<S extends z.ZodType>(schema: S, opts: LoadOptions = {
     for (const issue of result.error.issues) {
       const got = valueAt(raw, issue.path);
       const gotText = got === undefined ? "" : `, got ${JSON.stringify(got)}`;
-      const msg = issue.code === "unrecognized_keys" ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}` : issue.message;
+      const msg =
+        issue.code === "unrecognized_keys"
+          ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`
+          : issue.message;
       const already = msg.includes(", got ") || issue.code === "unrecognized_keys";
       problems.push(`${formatPath(issue.path)}: ${msg}${already ? "" : gotText}`);
     }

@@ -24,5 +24,4 @@ export const hostPort = z.string().superRefine((s, ctx) => {
 });
 
 /** A section: strict (unknown keys are errors) and defaulted as a whole from its own field defaults. */
-export const section = <T extends z.ZodRawShape>(shape: T) =>
-  z.strictObject(shape).prefault({} as z.input<z.ZodObject<T, z.core.$strict>>);
+export const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as z.input<z.ZodObject<T, z.core.$strict>>);

@@ -56,7 +56,10 @@ test("commands not built yet say so", () => {
 test("agent --print writes flows as JSON lines without Kafka", () => {
   const r = run(["agent", "--print", "--synthetic", "0", "--count", "5", "--log-level", "warn"], { SKYSTREAM_AGENT_HOST_ID: "printer" });
   assert.equal(r.code, 0, r.err);
-  const lines = r.out.trim().split("\n").map((l) => JSON.parse(l) as { Host: string; UUID: string; CaptureType: string });
+  const lines = r.out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { Host: string; UUID: string; CaptureType: string });
   assert.equal(lines.length, 5);
   assert.ok(lines.every((f) => f.Host === "printer" && f.CaptureType === "synthetic"));
   assert.equal(new Set(lines.map((f) => f.UUID)).size, 5);

@@ -44,11 +44,23 @@ export function sinkMetrics(registry: MetricsRegistry, sink: string) {
     ).labels({ sink }),
     lag: get(
       "skystream_consumer_lag_records",
-      () => new Gauge({ name: "skystream_consumer_lag_records", help: "Records in Kafka not yet committed by the group", labelNames: ["sink", "topic"], registers }),
+      () =>
+        new Gauge({
+          name: "skystream_consumer_lag_records",
+          help: "Records in Kafka not yet committed by the group",
+          labelNames: ["sink", "topic"],
+          registers,
+        }),
     ),
     commitErrors: get(
       "skystream_sink_commit_errors_total",
-      () => new Counter({ name: "skystream_sink_commit_errors_total", help: "Failed offset commits (records will be read again)", labelNames: ["sink"], registers }),
+      () =>
+        new Counter({
+          name: "skystream_sink_commit_errors_total",
+          help: "Failed offset commits (records will be read again)",
+          labelNames: ["sink"],
+          registers,
+        }),
     ).labels({ sink }),
   };
 }

@@ -175,7 +175,9 @@ export class ClickhouseFlowSink implements Sink {
     clearInterval(this.timer);
     clearInterval(this.lagTimer);
     this.consumer.pause();
-    await this.serialize(() => this.flush("stop")).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, "final flush failed; records will be read again"));
+    await this.serialize(() => this.flush("stop")).catch((err: unknown) =>
+      this.log.error({ err: errorMessage(err) }, "final flush failed; records will be read again"),
+    );
     await this.consumer.disconnect();
     this.log.info("stopped");
   }

@@ -7,7 +7,10 @@ export const clickhouseConfig = section({
   /** Data directory of the embedded engine; one process owns it at a time. */
   data_path: z.string().default(".data/clickhouse"),
   /** Database holding Skystream's tables. */
-  database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an identifier" }).default("skystream"),
+  database: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an identifier" })
+    .default("skystream"),
   username: z.string().default("default"),
   password: z.string().default(""),
   /** How long flow rows are kept. */

@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import type { AvroInsert } from "./storage.js";
 
 const read = (name: string) => readFileSync(new URL(`./sql/${name}`, import.meta.url), "utf8");
-const INSERT_SQL = read("flows_insert.sql").replace(/^\s*--.*$/gm, "").trim();
+const INSERT_SQL = read("flows_insert.sql")
+  .replace(/^\s*--.*$/gm, "")
+  .trim();
 const STRUCTURE = read("flows_avro_structure.txt").replace(/\s+/g, " ").trim();
 
 export function flowsInsert(database: string, containers: Buffer[], dedupToken?: string): AvroInsert {

@@ -38,8 +38,8 @@ export async function migrate(storage: Storage, cfg: ClickhouseConfig, log: Logg
       (version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version`,
   });
   const done = new Set(
-    (await (await c.query({ query: `SELECT version FROM ${cfg.database}.schema_migrations`, format: "JSONEachRow" })).json<{ version: number }>()).map(
-      (r) => Number(r.version),
+    (await (await c.query({ query: `SELECT version FROM ${cfg.database}.schema_migrations`, format: "JSONEachRow" })).json<{ version: number }>()).map((r) =>
+      Number(r.version),
     ),
   );
   const applied: number[] = [];

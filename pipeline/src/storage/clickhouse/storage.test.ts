@@ -60,7 +60,14 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
   );
   assert.equal(Number(byHost["h-v1"]!.t), NOW, "Time is the end of the update period");
   assert.deepEqual(
-    { lp: byHost["h-icmp"]!.lp, np: byHost["h-icmp"]!.np, na: byHost["h-icmp"]!.na, tp: byHost["h-icmp"]!.tp, it: byHost["h-icmp"]!.it, iid: byHost["h-icmp"]!.iid },
+    {
+      lp: byHost["h-icmp"]!.lp,
+      np: byHost["h-icmp"]!.np,
+      na: byHost["h-icmp"]!.na,
+      tp: byHost["h-icmp"]!.tp,
+      it: byHost["h-icmp"]!.it,
+      iid: byHost["h-icmp"]!.iid,
+    },
     { lp: "", np: "IPV6", na: "fd00::1", tp: "", it: "ECHO", iid: 7 },
     "null layers are empty, not defaults",
   );

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Skystream needs on a fresh Debian 12 machine: system packages (only those missing),
+# then the npm workspaces. With --test, also what the tests need (Java + Maven for the Kafka broker).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(build-essential python3 libssl-dev zlib1g-dev)
+if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven); fi
+missing=()
+for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "Skystream needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# node-rdkafka compiles librdkafka (about 3 minutes on 2 cores); skip when node_modules matches the lock.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ "${CI:-}" = "true" ]; then
+  npm ci --no-audit --no-fund
+fi
