@@ -11,7 +11,7 @@ export const agentConfig = section({
     /** Topic flows are published to. */
     topic: z.string().min(1).default(TOPICS.flows),
     /** Flow records per produce request. */
-    batch_size: z.number().int().min(1).max(100_000).default(5000),
+    batch_size: z.number().int().min(1).max(100_000).default(2000),
     /** Most flow records waiting for Kafka; probes wait beyond it. */
     max_buffered: z.number().int().min(1).default(100_000),
     /** Flow probes to run, keyed "type" or "type/name". */

@@ -3,6 +3,7 @@ import kafkajs from "kafkajs";
 import { compressFrame, decompressFrame } from "lz4-napi";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "./config.js";
+import { partitionOf } from "./murmur2.js";
 import type { Bus, BusMessage, Consumer, ConsumerHandlers, GroupLag, OutMessage, PartitionOffset, Producer, TopicSpec } from "./types.js";
 
 const { Kafka, CompressionTypes, logLevel } = kafkajs;
@@ -80,7 +81,11 @@ export class KafkajsBus implements Bus {
       allowAutoTopicCreation: false,
       idempotent: true,
       maxInFlightRequests: 5,
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      // Kafka's default key hash, in int32 arithmetic (kafkajs's own uses a 64-bit Long library per byte).
+      createPartitioner:
+        () =>
+        ({ partitionMetadata, message }) =>
+          message.key == null ? Math.floor(Math.random() * partitionMetadata.length) : partitionOf(message.key, partitionMetadata.length),
       retry: { initialRetryTime: 100, maxRetryTime: 10_000, retries: Number.MAX_SAFE_INTEGER },
     });
     const compression = supportedCompression(this.cfg.producer.compression, this.log);

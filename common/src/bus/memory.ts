@@ -1,5 +1,6 @@
 // In-process bus for the all-in-one mode: same contract as Kafka (partitions, offsets, groups,
 // commit after ack), no broker. Messages below every group's committed offset are dropped.
+import { partitionOf } from "./murmur2.js";
 import type { Bus, BusMessage, Consumer, ConsumerHandlers, GroupLag, OutMessage, PartitionOffset, Producer, TopicSpec } from "./types.js";
 
 interface Partition {
@@ -13,13 +14,6 @@ interface Topic {
   /** group -> committed offset per partition */
   committed: Map<string, number[]>;
   waiters: Set<() => void>;
-}
-
-function hashKey(key: Buffer | string): number {
-  let h = 2166136261;
-  const b = typeof key === "string" ? Buffer.from(key) : key;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 16777619);
-  return h >>> 0;
 }
 
 export class MemoryBus implements Bus {
@@ -45,7 +39,7 @@ export class MemoryBus implements Bus {
         const t = this.topic(topicName);
         const now = Date.now();
         for (const m of messages) {
-          const p = m.key == null ? this.roundRobin++ % t.partitions.length : hashKey(m.key) % t.partitions.length;
+          const p = m.key == null ? this.roundRobin++ % t.partitions.length : partitionOf(m.key, t.partitions.length);
           const part = t.partitions[p]!;
           part.messages.push({
             topic: topicName,
