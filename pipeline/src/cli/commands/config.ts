@@ -25,7 +25,7 @@ export function configCommand(globals: () => GlobalOptions): Command {
     .action(() => printConfig(readConfig(globals())));
   cmd
     .command("check")
-    .description("validate the config and exit (status 1 with every problem listed when invalid)")
+    .description("validate the config and exit (status 2 with every problem listed when invalid)")
     .action(() => {
       readConfig(globals());
       console.log("configuration is valid");

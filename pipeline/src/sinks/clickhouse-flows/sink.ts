@@ -33,6 +33,8 @@ export class ClickhouseFlowSink implements Sink {
   private pending = emptyPending();
   /** Serializes batch intake and flushes. */
   private chain: Promise<void> = Promise.resolve();
+  /** The batch being written (insert, dead letters, commit), if any. */
+  private writing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private lagTimer?: NodeJS.Timeout;
   private stopping = false;
@@ -107,9 +109,9 @@ export class ClickhouseFlowSink implements Sink {
     if (p.rows >= this.cfg.batch_size || p.rows >= this.cfg.max_buffered_rows) await this.flush("size");
   }
 
-  private containers(): Buffer[] {
+  private containers(p: Pending): Buffer[] {
     const out: Buffer[] = [];
-    for (const [schemaId, bodies] of this.pending.bodies) {
+    for (const [schemaId, bodies] of p.bodies) {
       const schema = this.deps.codec.schema(schemaId)!.schema;
       const parts = Math.min(this.cfg.parse_parallelism, Math.max(1, Math.floor(bodies.length / 1000)));
       const per = Math.ceil(bodies.length / parts);
@@ -118,12 +120,26 @@ export class ClickhouseFlowSink implements Sink {
     return out;
   }
 
+  /**
+   * Cuts the pending batch and hands it to the writer. Batches are written strictly in order, one at a
+   * time; intake goes on while one is written and waits when the next is full (memory: two batches).
+   */
   private async flush(why: "size" | "timeout" | "stop"): Promise<void> {
     const p = this.pending;
-    if (p.rows === 0 && p.dead.length === 0 && p.offsets.size === 0) return;
+    const empty = p.rows === 0 && p.dead.length === 0 && p.offsets.size === 0;
+    const previous = this.writing;
+    if (!empty) {
+      this.pending = emptyPending();
+      this.m.buffered.set(0);
+      this.writing = previous.then(() => this.write(p, why));
+    }
+    await (why === "stop" ? this.writing : previous);
+  }
+
+  private async write(p: Pending, why: string): Promise<void> {
     const t0 = performance.now();
     if (p.rows > 0) {
-      const ins = flowsInsert(this.deps.storage.database, this.containers());
+      const ins = flowsInsert(this.deps.storage.database, this.containers(p));
       await retry(() => this.deps.storage.insertAvro(ins), {
         initialMs: 200,
         maxMs: 10_000,
@@ -151,9 +167,7 @@ export class ClickhouseFlowSink implements Sink {
       this.m.commitErrors.inc();
       this.log.warn({ err: errorMessage(err) }, "offset commit failed");
     }
-    this.log.debug({ rows: p.rows, dead: p.dead.length, why, ms: Math.round(performance.now() - t0) }, "batch inserted");
-    this.pending = emptyPending();
-    this.m.buffered.set(0);
+    this.log.debug({ rows: p.rows, dead: p.dead.length, why, ms: Math.round(performance.now() - t0) }, "batch written");
   }
 
   private dropPartitions(parts: { topic: string; partition: number }[]): void {
