@@ -110,3 +110,20 @@ for (const kind of ["kafkajs", "rdkafka", "memory"] as const) {
     });
   });
 }
+
+test("in-process bus: retention caps a partition nobody reads", async () => {
+  const { MemoryBus } = await import("@skystream/common");
+  const bus = new MemoryBus(1, 100);
+  const p = bus.producer();
+  await p.send("unread", Array.from({ length: 250 }, (_, i) => ({ value: Buffer.from(String(i)) })));
+  const [lag] = await bus.lag("nobody", "unread");
+  assert.equal(lag!.end, "250", "offsets keep counting");
+  const got: string[] = [];
+  const c = bus.consumer("late");
+  await c.subscribe(["unread"]);
+  await c.run({ onBatch: async (b) => void got.push(...b.messages.map((m) => m.value!.toString())) });
+  await waitFor("retained messages", async () => got.length >= 100, 5000);
+  await c.disconnect();
+  assert.equal(got[0], "150", "only the newest 100 are kept");
+  assert.equal(got.length, 100);
+});

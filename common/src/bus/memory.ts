@@ -21,7 +21,11 @@ export class MemoryBus implements Bus {
   private readonly topics = new Map<string, Topic>();
   private roundRobin = 0;
 
-  constructor(private readonly defaultPartitions = 1) {}
+  constructor(
+    private readonly defaultPartitions = 1,
+    /** Retention per partition: beyond it the oldest messages go, read or not (Kafka's retention.messages, in effect). */
+    private readonly maxPerPartition = 1_000_000,
+  ) {}
 
   private topic(name: string, partitions = this.defaultPartitions): Topic {
     let t = this.topics.get(name);
@@ -50,6 +54,11 @@ export class MemoryBus implements Bus {
             headers: m.headers ?? {},
             timestamp: now,
           });
+          if (part.messages.length > this.maxPerPartition) {
+            const drop = part.messages.length - this.maxPerPartition;
+            part.messages.splice(0, drop);
+            part.base += drop;
+          }
         }
         for (const w of t.waiters) w();
       },
