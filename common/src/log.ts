@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import pinoPretty from "pino-pretty";
 import { z } from "zod";
 import { section } from "./config/types.js";
 
@@ -7,11 +8,13 @@ export type { Logger } from "pino";
 export const logConfig = section({
   /** Log level: fatal, error, warn, info, debug, trace. */
   level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** pretty prints human-readable lines (needs a TTY); json is for collectors. */
-  format: z.enum(["json", "pretty"]).default("json"),
+  /** json for collectors, pretty for people; auto is pretty on a terminal, json otherwise. */
+  format: z.enum(["auto", "json", "pretty"]).default("auto"),
 });
 
-export function createLogger(cfg: { level: string }, name = "skystream"): Logger {
+export function createLogger(cfg: { level: string; format?: string }, name = "skystream"): Logger {
   // Logs go to stderr: stdout belongs to command output (--print, client queries).
-  return pino({ name, level: cfg.level, base: { pid: process.pid } }, pino.destination(2));
+  const pretty = cfg.format === "pretty" || (cfg.format !== "json" && process.stderr.isTTY);
+  const stream = pretty ? pinoPretty({ destination: 2, colorize: process.stderr.isTTY, ignore: "pid,hostname", sync: true }) : pino.destination(2);
+  return pino({ name, level: cfg.level, base: { pid: process.pid } }, stream);
 }

@@ -48,7 +48,7 @@ export async function migrate(storage: Storage, cfg: ClickhouseConfig, log: Logg
     for (const stmt of splitStatements(renderSql(m.sql, cfg, m.name))) await c.command({ query: stmt });
     await c.insert({ table: `${cfg.database}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: "JSONEachRow" });
     applied.push(m.version);
-    log.info({ version: m.version, name: m.name }, "applied migration");
+    log.info({ version: m.version, migration: m.name }, "applied migration");
   }
   await reconcileTtl(storage, cfg, log);
   return applied;
