@@ -115,7 +115,10 @@ test("in-process bus: retention caps a partition nobody reads", async () => {
   const { MemoryBus } = await import("@skystream/common");
   const bus = new MemoryBus(1, 100);
   const p = bus.producer();
-  await p.send("unread", Array.from({ length: 250 }, (_, i) => ({ value: Buffer.from(String(i)) })));
+  await p.send(
+    "unread",
+    Array.from({ length: 250 }, (_, i) => ({ value: Buffer.from(String(i)) })),
+  );
   const [lag] = await bus.lag("nobody", "unread");
   assert.equal(lag!.end, "250", "offsets keep counting");
   const got: string[] = [];

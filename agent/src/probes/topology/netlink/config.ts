@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { duration } from "@skystream/common";
+
+export const netlinkConfig = z
+  .strictObject({
+    /** Where named network namespaces are mounted (ip netns). */
+    run_path: z.string().default("/run/netns"),
+    /** How long to gather kernel events before re-reading a namespace. */
+    debounce: duration("30ms"),
+  })
+  .prefault({});
+
+export type NetlinkConfig = z.output<typeof netlinkConfig>;

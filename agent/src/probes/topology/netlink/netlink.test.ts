@@ -1,0 +1,102 @@
+// The netlink probe on a real lab: namespaces, veth pairs across them, a bridge, a vxlan; then changes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import pino from "pino";
+import { createRegistry } from "@skystream/common";
+import { Graph, type GraphNode } from "../../../graph/graph.js";
+import { NetnsLab, ip } from "../../../../../test/harness/netns-lab.ts";
+import { waitFor } from "../../../../../test/harness/skystream-process.ts";
+import { netlink } from "./index.js";
+import { host } from "../host/index.js";
+
+test("netlink probe: lab topology, then live changes in under a second", { timeout: 60_000 }, async (t) => {
+  const lab = new NetnsLab();
+  t.after(() => lab.destroy());
+  const [a, b, sw] = [lab.ns("a"), lab.ns("b"), lab.ns("sw")];
+  ip("-n", sw, "link", "add", "br0", "type", "bridge");
+  ip("-n", sw, "link", "set", "br0", "up");
+  const [va, pa] = lab.veth("va", a, "pa", sw);
+  const [vb, pb] = lab.veth("vb", b, "pb", sw);
+  ip("-n", sw, "link", "set", pa, "master", "br0");
+  ip("-n", sw, "link", "set", pb, "master", "br0");
+  ip("-n", a, "addr", "add", "198.18.10.1/24", "dev", va);
+  ip("-n", b, "addr", "add", "198.18.10.2/24", "dev", vb);
+  ip("-n", a, "addr", "add", "fd00:10::1/64", "dev", va, "nodad");
+  ip("-n", a, "link", "add", "vx42", "type", "vxlan", "id", "42", "dev", va, "dstport", "4789", "local", "198.18.10.1", "remote", "198.18.10.2");
+  // One end in the root namespace: the host owns it.
+  const [vr] = lab.veth("vr", "", "vp", b);
+
+  const graph = new Graph("labhost", "agent.labhost");
+  const deps = { hostId: "labhost", graph, log: pino({ level: "warn" }), metrics: createRegistry("test") };
+  const hostProbe = host.create(host.config.parse({}), { ...deps, id: "host" });
+  const probe = netlink.create(netlink.config.parse({}), { ...deps, id: "netlink" });
+  await hostProbe.start();
+  await probe.start();
+  t.after(() => probe.stop());
+
+  const nodes = () => [...graph.nodes.values()];
+  const named = (name: string, type?: string) => nodes().find((n) => n.Name === name && (!type || n.Type === type));
+  const edge = (x: GraphNode | undefined, y: GraphNode | undefined, rel: string) =>
+    [...graph.edges.values()].find((e) => e.RelationType === rel && ((e.Parent === x?.ID && e.Child === y?.ID) || (e.Parent === y?.ID && e.Child === x?.ID)));
+
+  const hostNode = named("labhost", "host")!;
+  assert.ok(hostNode, "host node");
+  assert.equal(hostNode.Metadata.OS, "linux");
+  for (const ns of [a, b, sw]) {
+    assert.ok(edge(hostNode, named(ns, "netns"), "ownership"), `host owns netns ${ns}`);
+  }
+  const nodeVa = named(va, "veth")!;
+  assert.deepEqual(nodeVa.Metadata.IPV4, ["198.18.10.1/24"]);
+  assert.ok((nodeVa.Metadata.IPV6 as string[]).includes("fd00:10::1/64"));
+  assert.equal(nodeVa.Metadata.State, "UP");
+  assert.match(String(nodeVa.Metadata.MAC), /^[0-9a-f:]{17}$/);
+  assert.ok(edge(named(a, "netns"), nodeVa, "ownership"), "netns a owns va");
+  assert.ok(edge(nodeVa, named(pa, "veth"), "layer2"), "veth pair across namespaces");
+  assert.ok(edge(named(vb, "veth"), named(pb, "veth"), "layer2"));
+  assert.ok(edge(named("br0", "bridge"), named(pa, "veth"), "layer2"), "bridge to its port");
+  assert.ok(edge(named("br0", "bridge"), named(pb, "veth"), "layer2"));
+  const vx = named("vx42", "vxlan")!;
+  assert.equal((vx.Metadata.Vxlan as { VNI: number }).VNI, 42);
+  assert.ok(edge(nodeVa, vx, "layer2"), "vxlan on its parent");
+  assert.ok(edge(hostNode, named(vr, "veth"), "ownership"), "host owns root-namespace interfaces");
+  assert.ok(edge(named(vr, "veth"), named(`${lab.p}vp`, "veth"), "layer2"), "veth pair root <-> netns");
+
+  // Live changes.
+  const timed = async (what: string, change: () => void, holds: () => boolean) => {
+    const t0 = performance.now();
+    change();
+    await waitFor(what, async () => holds(), 2000, 10);
+    const ms = performance.now() - t0;
+    t.diagnostic(`${what}: ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 1000, `${what} took ${ms} ms`);
+  };
+  await timed(
+    "link down",
+    () => ip("-n", a, "link", "set", va, "down"),
+    () => named(va, "veth")?.Metadata.State === "DOWN",
+  );
+  await timed(
+    "MTU change",
+    () => ip("-n", b, "link", "set", vb, "mtu", "1400"),
+    () => named(vb, "veth")?.Metadata.MTU === 1400,
+  );
+  await timed(
+    "address added",
+    () => ip("-n", b, "addr", "add", "198.18.11.2/24", "dev", vb),
+    () => (named(vb, "veth")?.Metadata.IPV4 as string[]).includes("198.18.11.2/24"),
+  );
+  const oldRev = named(vb, "veth")!.Revision;
+  assert.ok(oldRev > 1, "updates bump the revision");
+  const c = lab.ns("c");
+  await timed(
+    "namespace added",
+    () => ip("link", "set", vr, "netns", c),
+    () => !!edge(named(c, "netns"), named(vr, "veth"), "ownership"),
+  );
+  await timed(
+    "namespace deleted",
+    () => ip("netns", "del", b),
+    () => !named(b, "netns") && !named(vb, "veth"),
+  );
+  assert.equal(named(`${lab.p}vp`), undefined, "its interfaces went with it");
+});

@@ -1,0 +1,7 @@
+// Every topology probe the agent can run. Adding one: a folder under probes/topology/ and a line here.
+import { ComponentRegistry } from "@skystream/common";
+import { host } from "./host/index.js";
+import { netlink } from "./netlink/index.js";
+import type { TopologyProbeFactory } from "./types.js";
+
+export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink]);
