@@ -1,9 +1,15 @@
 // The agent: runs the configured probes and publishes what they see. It never talks to ClickHouse.
+// Topology probes fill the agent's graph, published as TopologyDeltas; flow probes emit FlowRecords.
+// A probe that fails to start is logged once and marked down in skystream_agent_probe_up; the others run.
 import type { AvroCodec, FlowRecord } from "@skystream/schemas";
-import type { Logger, MetricsRegistry, Producer } from "@skystream/common";
+import { Gauge, errorMessage, type Logger, type MetricsRegistry, type Producer } from "@skystream/common";
 import type { AgentConfig } from "./config.js";
+import { Graph } from "./graph/graph.js";
+import { TopologyPublisher, kafkaDeltaSink, type DeltaSink } from "./graph/publisher.js";
 import { flowProbes } from "./probes/flow/registry.js";
 import type { FlowEmitter, FlowProbe } from "./probes/flow/types.js";
+import { topologyProbes } from "./probes/topology/registry.js";
+import type { TopologyProbe } from "./probes/topology/types.js";
 import { FlowPublisher } from "./publisher.js";
 
 export interface AgentDeps {
@@ -12,29 +18,46 @@ export interface AgentDeps {
   codec: AvroCodec;
   /** Absent in --print mode. */
   producer?: Producer;
-  /** --print: flows as JSON lines on this stream instead of Kafka. */
+  /** --print: the graph, its changes and the flows as JSON lines on this stream instead of Kafka. */
   print?: NodeJS.WritableStream;
 }
 
 export class Agent {
+  readonly graph: Graph;
   readonly probes: FlowProbe[];
+  readonly topologyProbes: TopologyProbe[];
   private readonly emit: FlowEmitter;
+  private readonly deltaSink: DeltaSink;
+  private readonly topology: TopologyPublisher;
   private publisher?: FlowPublisher;
+  private readonly probeUp: Gauge<"probe">;
+  private readonly log: Logger;
 
   constructor(
     private readonly cfg: AgentConfig,
     private readonly deps: AgentDeps,
   ) {
-    const log = deps.log.child({ component: "agent" });
+    const log = (this.log = deps.log.child({ component: "agent" }));
+    this.graph = new Graph(cfg.host_id, `agent.${cfg.host_id}`);
+    this.probeUp = new Gauge({
+      name: "skystream_agent_probe_up",
+      help: "1 when the probe runs, 0 when it failed",
+      labelNames: ["probe"],
+      registers: [deps.metrics],
+    });
     this.probes = Object.entries(cfg.flow.probes).map(([id, probeCfg]) =>
       flowProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, log, metrics: deps.metrics }),
     );
+    this.topologyProbes = Object.entries(cfg.topology.probes).map(([id, probeCfg]) =>
+      topologyProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, graph: this.graph, log, metrics: deps.metrics }),
+    );
     if (deps.print) {
       const out = deps.print;
-      this.emit = async (flows: FlowRecord[]) => {
-        const text = flows.map((f) => JSON.stringify(f)).join("\n") + "\n";
+      const write = async (text: string) => {
         if (!out.write(text)) await new Promise((r) => out.once("drain", r));
       };
+      this.emit = (flows: FlowRecord[]) => write(flows.map((f) => JSON.stringify(f)).join("\n") + "\n");
+      this.deltaSink = (deltas) => write(deltas.map((d) => JSON.stringify({ TopologyDelta: d })).join("\n") + "\n");
     } else {
       if (!deps.producer) throw new Error("agent needs a producer unless printing");
       const publisher = new FlowPublisher(deps.producer, deps.codec, cfg.flow.topic, log, deps.metrics, {
@@ -43,14 +66,29 @@ export class Agent {
       });
       this.publisher = publisher;
       this.emit = (flows) => publisher.publish(flows);
+      this.deltaSink = kafkaDeltaSink(deps.producer, deps.codec, cfg.topology.topic, log, deps.metrics);
     }
+    this.topology = new TopologyPublisher(this.graph, this.deltaSink, cfg.topology.heartbeat, log);
   }
 
   async start(): Promise<void> {
-    for (const p of this.probes) await p.start(this.emit);
+    for (const p of this.topologyProbes) {
+      try {
+        await p.start();
+        this.probeUp.set({ probe: p.id }, 1);
+      } catch (err) {
+        this.probeUp.set({ probe: p.id }, 0);
+        this.log.error({ probe: p.id, err: errorMessage(err) }, "topology probe failed to start; the other probes go on");
+      }
+    }
+    if (this.topologyProbes.length > 0) await this.topology.start();
+    for (const p of this.probes) {
+      await p.start(this.emit);
+      this.probeUp.set({ probe: p.id }, 1);
+    }
   }
 
-  /** True when every probe stops by itself, so the agent can end when they are done. */
+  /** True when every flow probe stops by itself (a bounded run): the agent ends when they are done. */
   finite(): boolean {
     return this.probes.length > 0 && this.probes.every((p) => p.finite);
   }
@@ -63,7 +101,8 @@ export class Agent {
 
   /** Stops the probes, then waits until what they emitted is acknowledged. */
   async stop(): Promise<void> {
-    await Promise.all(this.probes.map((p) => p.stop()));
+    await Promise.all([...this.probes.map((p) => p.stop()), ...this.topologyProbes.map((p) => p.stop())]);
+    await this.topology.stop();
     await this.publisher?.flush();
   }
 }

@@ -1,12 +1,21 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { TOPICS } from "@skystream/schemas";
-import { section } from "@skystream/common";
+import { duration, section } from "@skystream/common";
 import { flowProbes } from "./probes/flow/registry.js";
+import { topologyProbes } from "./probes/topology/registry.js";
 
 export const agentConfig = section({
   /** This host's id in the graph and in flows; defaults to the hostname. */
   host_id: z.string().min(1).default(hostname()),
+  topology: section({
+    /** Topic topology deltas are published to. */
+    topic: z.string().min(1).default(TOPICS.topology),
+    /** How often the agent says it is alive (the pipeline retires an origin whose heartbeats stop). */
+    heartbeat: duration("10s"),
+    /** Topology probes to run, keyed "type" or "type/name". */
+    probes: topologyProbes.instancesSchema({ host: {}, netlink: {} }),
+  }),
   flow: section({
     /** Topic flows are published to. */
     topic: z.string().min(1).default(TOPICS.flows),

@@ -53,13 +53,25 @@ test("commands not built yet say so", () => {
   assert.match(r.err, /"skystream api" is not available yet/);
 });
 
-test("agent --print writes flows as JSON lines without Kafka", () => {
+test("agent --print writes the topology snapshot and flows as JSON lines without Kafka", () => {
   const r = run(["agent", "--print", "--synthetic", "0", "--count", "5", "--log-level", "warn"], { SKYSTREAM_AGENT_HOST_ID: "printer" });
   assert.equal(r.code, 0, r.err);
-  const lines = r.out
+  const all = r.out
     .trim()
     .split("\n")
-    .map((l) => JSON.parse(l) as { Host: string; UUID: string; CaptureType: string });
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const deltas = all.filter((l) => "TopologyDelta" in l).map((l) => l.TopologyDelta as { Op: string; Node: { Type: string; Name: string } | null });
+  assert.equal(deltas[0]?.Op, "SNAPSHOT_BEGIN");
+  assert.ok(deltas.some((d) => d.Op === "SNAPSHOT_END"));
+  assert.ok(
+    deltas.some((d) => d.Node?.Type === "host" && d.Node.Name === "printer"),
+    "the host node",
+  );
+  assert.ok(
+    deltas.some((d) => d.Node?.Type === "device" && d.Node.Name === "lo"),
+    "the loopback interface",
+  );
+  const lines = all.filter((l) => "UUID" in l) as { Host: string; UUID: string; CaptureType: string }[];
   assert.equal(lines.length, 5);
   assert.ok(lines.every((f) => f.Host === "printer" && f.CaptureType === "synthetic"));
   assert.equal(new Set(lines.map((f) => f.UUID)).size, 5);

@@ -7,7 +7,7 @@ import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.j
 export function agentCommand(globals: () => GlobalOptions): Command {
   return new Command("agent")
     .description("run probes on this host and publish what they see to Kafka")
-    .option("--print", "print flows as JSON lines on stdout instead of publishing (no Kafka needed)")
+    .option("--print", "print the topology (as {TopologyDelta} lines) and flows as JSON lines on stdout instead of publishing (no Kafka needed)")
     .option("--synthetic <rate>", "run the synthetic flow probe at this many flows/s (0: as fast as possible)")
     .option("--count <n>", "with --synthetic: stop after n flows")
     .action(async (opts: { print?: boolean; synthetic?: string; count?: string }) => {
@@ -19,7 +19,7 @@ export function agentCommand(globals: () => GlobalOptions): Command {
       const rt = await boot("agent", cfg, opts.print ? "memory" : cfg.bus.type);
       let producer: Producer | undefined;
       if (!opts.print) {
-        await ensureTopics(rt, [cfg.agent.flow.topic]);
+        await ensureTopics(rt, [cfg.agent.flow.topic, cfg.agent.topology.topic]);
         producer = rt.bus.producer();
         await producer.connect();
       }
@@ -31,7 +31,10 @@ export function agentCommand(globals: () => GlobalOptions): Command {
         print: opts.print ? process.stdout : undefined,
       });
       await agent.start();
-      rt.log.info({ host_id: cfg.agent.host_id, probes: agent.probes.map((p) => p.id), print: !!opts.print }, "agent running");
+      rt.log.info(
+        { host_id: cfg.agent.host_id, topology: agent.topologyProbes.map((p) => p.id), flow: agent.probes.map((p) => p.id), print: !!opts.print },
+        "agent running",
+      );
       const stop = async () => {
         await agent.stop();
         await producer?.disconnect();

@@ -19,7 +19,7 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
       rt.health.set("clickhouse", () => storage.healthcheck());
       const codec = new AvroCodec();
       const pipeline = new Pipeline(cfg, { bus: rt.bus, storage, codec, log: rt.log, metrics: rt.metrics, health: rt.health });
-      await ensureTopics(rt, [...pipeline.topics(), cfg.agent.flow.topic]);
+      await ensureTopics(rt, [...pipeline.topics(), cfg.agent.flow.topic, cfg.agent.topology.topic]);
       await pipeline.start();
       const producer = rt.bus.producer();
       const agent = new Agent(cfg.agent, { log: rt.log, metrics: rt.metrics, codec, producer });
