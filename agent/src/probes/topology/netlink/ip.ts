@@ -41,3 +41,48 @@ export async function ipJson<T>(ns: string, args: string[]): Promise<T> {
 export function links(ns: string): Promise<IpLink[]> {
   return ipJson<IpLink[]>(ns, ["-d", "addr", "show"]);
 }
+
+export interface IpRoute {
+  dst: string;
+  dev?: string;
+  gateway?: string;
+  protocol?: string;
+  table?: string;
+  type?: string;
+  metric?: number;
+  prefsrc?: string;
+  nexthops?: { gateway?: string; dev?: string; weight?: number }[];
+}
+
+export interface IpNeigh {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+export interface FdbEntry {
+  mac: string;
+  ifname: string;
+  master?: string;
+  vlan?: number;
+  state?: string;
+  flags?: string[];
+}
+
+/** Routes of every table (both families). */
+export function routes(ns: string): Promise<IpRoute[]> {
+  return ipJson<IpRoute[]>(ns, ["route", "show", "table", "all"]);
+}
+
+export async function neighbours(ns: string): Promise<IpNeigh[]> {
+  const [v4, v6] = await Promise.all([ipJson<IpNeigh[]>(ns, ["-4", "neigh", "show"]), ipJson<IpNeigh[]>(ns, ["-6", "neigh", "show"])]);
+  return [...v4, ...v6];
+}
+
+/** Forwarding entries learnt or set on bridge ports (not the ports' own multicast addresses). */
+export async function fdb(ns: string): Promise<FdbEntry[]> {
+  const { stdout } = await exec("bridge", [...nsArgs(ns), "-j", "fdb", "show"], { maxBuffer: 64 * 1024 * 1024 });
+  const all = (stdout.trim() ? JSON.parse(stdout) : []) as FdbEntry[];
+  return all.filter((e) => e.master !== undefined);
+}

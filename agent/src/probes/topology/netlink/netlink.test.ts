@@ -23,6 +23,9 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
   ip("-n", b, "addr", "add", "198.18.10.2/24", "dev", vb);
   ip("-n", a, "addr", "add", "fd00:10::1/64", "dev", va, "nodad");
   ip("-n", a, "link", "add", "vx42", "type", "vxlan", "id", "42", "dev", va, "dstport", "4789", "local", "198.18.10.1", "remote", "198.18.10.2");
+  ip("-n", a, "route", "add", "198.18.99.0/24", "via", "198.18.10.2");
+  ip("-n", a, "route", "add", "default", "via", "198.18.10.254");
+  ip("-n", a, "neigh", "add", "198.18.10.9", "lladdr", "02:00:00:00:10:09", "dev", va);
   // One end in the root namespace: the host owns it.
   const [vr] = lab.veth("vr", "", "vp", b);
 
@@ -55,6 +58,21 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
   assert.ok(edge(named(vb, "veth"), named(pb, "veth"), "layer2"));
   assert.ok(edge(named("br0", "bridge"), named(pa, "veth"), "layer2"), "bridge to its port");
   assert.ok(edge(named("br0", "bridge"), named(pb, "veth"), "layer2"));
+  const tables = nodeVa.Metadata.RoutingTables as { ID: string; Routes: { Prefix: string; NextHops: { IP?: string }[] }[] }[];
+  const main = tables.find((x) => x.ID === "main")!;
+  assert.ok(
+    main.Routes.some((r) => r.Prefix === "198.18.10.0/24"),
+    "connected route",
+  );
+  assert.equal(main.Routes.find((r) => r.Prefix === "198.18.99.0/24")?.NextHops[0]?.IP, "198.18.10.2", "static route with its gateway");
+  assert.equal(main.Routes.find((r) => r.Prefix === "0.0.0.0/0")?.NextHops[0]?.IP, "198.18.10.254", "default route");
+  const neigh = nodeVa.Metadata.Neighbors as { IP: string; MAC: string; State: string[] }[];
+  assert.deepEqual(
+    neigh.find((x) => x.IP === "198.18.10.9"),
+    { IP: "198.18.10.9", MAC: "02:00:00:00:10:09", State: ["PERMANENT"], IfIndex: nodeVa.Metadata.IfIndex },
+  );
+  const fdbPa = named(pa, "veth")!.Metadata.FDB as { MAC: string }[];
+  assert.ok(fdbPa.length > 0, "bridge port FDB");
   const vx = named("vx42", "vxlan")!;
   assert.equal((vx.Metadata.Vxlan as { VNI: number }).VNI, 42);
   assert.ok(edge(nodeVa, vx, "layer2"), "vxlan on its parent");
@@ -84,6 +102,14 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
     "address added",
     () => ip("-n", b, "addr", "add", "198.18.11.2/24", "dev", vb),
     () => (named(vb, "veth")?.Metadata.IPV4 as string[]).includes("198.18.11.2/24"),
+  );
+  await timed(
+    "route added",
+    () => ip("-n", b, "route", "add", "198.18.77.0/24", "dev", vb),
+    () =>
+      ((named(vb, "veth")?.Metadata.RoutingTables as { Routes: { Prefix: string }[] }[] | undefined) ?? []).some((x) =>
+        x.Routes.some((r) => r.Prefix === "198.18.77.0/24"),
+      ),
   );
   const oldRev = named(vb, "veth")!.Revision;
   assert.ok(oldRev > 1, "updates bump the revision");

@@ -1,12 +1,13 @@
 // Probe "netlink": every network namespace of the host (the root one and those under /run/netns) and
-// every interface in them, kept live: `ip monitor link address` per namespace wakes a re-read of that
-// namespace (debounced), and /run/netns is watched for namespaces coming and going.
+// every interface in them with its addresses, routes, neighbours and bridge FDB, kept live:
+// `ip monitor link address route neigh` per namespace wakes a re-read of that namespace (debounced),
+// and /run/netns is watched for namespaces coming and going.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { errorMessage } from "@skystream/common";
 import { hostNodeId, netnsNodeId } from "../../../graph/ids.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
-import { ROOT_NS, links } from "./ip.js";
+import { ROOT_NS, fdb, links, neighbours, routes } from "./ip.js";
 import { namespaceView, vethEdges, type NamespaceLinks } from "./view.js";
 import type { NetlinkConfig } from "./config.js";
 
@@ -58,7 +59,8 @@ export class NetlinkProbe implements TopologyProbe {
   private async follow(ns: string): Promise<void> {
     const w: Watched = { reading: Promise.resolve() };
     this.watched.set(ns, w);
-    const args = ns === ROOT_NS ? ["monitor", "link", "address"] : ["-n", ns, "monitor", "link", "address"];
+    const objects = ["link", "address", "route", "neigh"];
+    const args = ns === ROOT_NS ? ["monitor", ...objects] : ["-n", ns, "monitor", ...objects];
     const monitor = spawn("ip", args, { stdio: ["ignore", "pipe", "ignore"] });
     monitor.stdout.on("data", () => this.schedule(ns));
     monitor.on("error", (err) => this.deps.log.warn({ ns, err: errorMessage(err) }, "ip monitor failed"));
@@ -93,7 +95,8 @@ export class NetlinkProbe implements TopologyProbe {
     w.reading = w.reading.then(async () => {
       if (this.stopped || !this.watched.has(ns)) return;
       try {
-        const nl: NamespaceLinks = { ns, ownerId: this.ownerOf(ns), links: await links(ns) };
+        const [l, r, n, f] = await Promise.all([links(ns), routes(ns), neighbours(ns), fdb(ns)]);
+        const nl: NamespaceLinks = { ns, ownerId: this.ownerOf(ns), links: l, routes: r, neighbours: n, fdb: f };
         if (!this.watched.has(ns)) return;
         this.views.set(ns, nl);
         const { nodes, edges } = namespaceView(nl, this.deps.hostId);

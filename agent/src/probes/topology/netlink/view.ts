@@ -3,13 +3,36 @@
 // from a bridge to its ports. Veth pairs can cross namespaces, so they are joined over all of them.
 import { edgeId, hostNodeId, interfaceNodeId } from "../../../graph/ids.js";
 import type { EdgeSpec, NodeSpec } from "../../../graph/graph.js";
-import { ROOT_NS, type IpLink } from "./ip.js";
+import { ROOT_NS, type FdbEntry, type IpLink, type IpNeigh, type IpRoute } from "./ip.js";
 
 export interface NamespaceLinks {
   ns: string;
   /** Graph id of the node owning the interfaces (host or netns). */
   ownerId: string;
   links: IpLink[];
+  routes?: IpRoute[];
+  neighbours?: IpNeigh[];
+  fdb?: FdbEntry[];
+}
+
+/** Skydive's RoutingTables of one interface: routes leaving through it, grouped by table ("local" left out). */
+export function routingTables(l: IpLink, routes: IpRoute[]): { ID: string; Routes: Record<string, unknown>[] }[] {
+  const tables = new Map<string, Record<string, unknown>[]>();
+  for (const r of routes) {
+    const table = r.table ?? "main";
+    if (table === "local") continue;
+    const hops = r.nexthops ?? [{ gateway: r.gateway, dev: r.dev }];
+    const mine = hops.filter((h) => h.dev === l.ifname);
+    if (mine.length === 0) continue;
+    let list = tables.get(table);
+    if (!list) tables.set(table, (list = []));
+    list.push({
+      Protocol: r.protocol ?? "",
+      Prefix: r.dst === "default" ? ((r.gateway ?? r.nexthops?.[0]?.gateway ?? "").includes(":") ? "::/0" : "0.0.0.0/0") : r.dst,
+      NextHops: mine.map((h) => ({ IfIndex: l.ifindex, ...(h.gateway ? { IP: h.gateway } : {}), Priority: r.metric ?? 0 })),
+    });
+  }
+  return [...tables].map(([ID, Routes]) => ({ ID, Routes }));
 }
 
 /** Skydive's node Type of a link: the kernel link kind, "device" for plain hardware/loopback. */
@@ -61,7 +84,14 @@ export function namespaceView(nl: NamespaceLinks, hostId: string): { nodes: Node
   const byName = new Map(nl.links.map((l) => [l.ifname, l]));
   for (const l of nl.links) {
     const id = linkNodeId(nl, l);
-    nodes.push({ ID: id, Type: linkType(l), Name: l.ifname, Metadata: { TID: id, ...interfaceMetadata(l) } });
+    const metadata: Record<string, unknown> = { TID: id, ...interfaceMetadata(l) };
+    const tables = routingTables(l, nl.routes ?? []);
+    if (tables.length) metadata.RoutingTables = tables;
+    const neigh = (nl.neighbours ?? []).filter((x) => x.dev === l.ifname);
+    if (neigh.length) metadata.Neighbors = neigh.map((x) => ({ IP: x.dst, MAC: x.lladdr ?? "", State: x.state ?? [], IfIndex: l.ifindex }));
+    const fdb = (nl.fdb ?? []).filter((x) => x.ifname === l.ifname);
+    if (fdb.length) metadata.FDB = fdb.map((x) => ({ MAC: x.mac, Vlan: x.vlan ?? 0, State: x.state ?? "", Flags: x.flags ?? [] }));
+    nodes.push({ ID: id, Type: linkType(l), Name: l.ifname, Metadata: metadata });
     edges.push({ ID: edgeId(nl.ownerId, id, "ownership"), Parent: nl.ownerId, Child: id, RelationType: "ownership" });
     const master = l.master ? byName.get(l.master) : undefined;
     if (master) {
