@@ -67,6 +67,10 @@ export class Graph {
   readonly edges = new Map<string, GraphEdge>();
   private readonly listeners = new Set<(c: GraphChange) => void>();
   private readonly owned = new Map<string, { nodes: Set<string>; edges: Set<string> }>();
+  /** What the owning probe said of each node, before other probes' decorations. */
+  private readonly base = new Map<string, NodeSpec>();
+  /** Metadata that other probes add to a node: node id -> probe -> keys. Kept when the node is re-synced. */
+  private readonly decorations = new Map<string, Map<string, Metadata>>();
 
   constructor(
     readonly host: string,
@@ -84,7 +88,10 @@ export class Graph {
   }
 
   /** Adds the node or updates it when its name, type or metadata changed; returns it. */
-  upsertNode(spec: NodeSpec): GraphNode {
+  upsertNode(base: NodeSpec): GraphNode {
+    this.base.set(base.ID, base);
+    const deco = this.decorations.get(base.ID);
+    const spec = deco && deco.size > 0 ? { ...base, Metadata: Object.assign({}, base.Metadata, ...deco.values()) } : base;
     const now = this.clock();
     const cur = this.nodes.get(spec.ID);
     if (!cur) {
@@ -106,8 +113,23 @@ export class Graph {
     if (!cur) return;
     for (const e of [...this.edges.values()]) if (e.Parent === id || e.Child === id) this.deleteEdge(e.ID);
     this.nodes.delete(id);
+    this.base.delete(id);
     const now = this.clock();
     this.emit({ op: "DELETE", node: { ...cur, DeletedAt: now, UpdatedAt: now } });
+  }
+
+  /**
+   * Sets (or with undefined, clears) the metadata keys one probe adds to a node owned by another, such as
+   * the sockets of a namespace. Applied now if the node exists, or when it appears.
+   */
+  decorate(owner: string, nodeId: string, metadata: Metadata | undefined): void {
+    let byOwner = this.decorations.get(nodeId);
+    if (!byOwner) this.decorations.set(nodeId, (byOwner = new Map()));
+    if (metadata) byOwner.set(owner, metadata);
+    else byOwner.delete(owner);
+    if (byOwner.size === 0) this.decorations.delete(nodeId);
+    const base = this.base.get(nodeId);
+    if (base) this.upsertNode(base);
   }
 
   upsertEdge(spec: EdgeSpec): GraphEdge {

@@ -2,6 +2,7 @@
 import { ComponentRegistry } from "@skystream/common";
 import { host } from "./host/index.js";
 import { netlink } from "./netlink/index.js";
+import { socketinfo } from "./socketinfo/index.js";
 import type { TopologyProbeFactory } from "./types.js";
 
-export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink]);
+export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo]);

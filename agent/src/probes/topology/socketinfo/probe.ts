@@ -1,0 +1,110 @@
+// Probe "socketinfo": TCP and UDP sockets of every network namespace that has a process, with the
+// process at each end (pid, name, executable, command line), as the Sockets metadata of the host node
+// (root namespace) or of the netns node. Polled; the walk of /proc/<pid>/fd only runs when a socket
+// inode is new, so a tick is a few reads of /proc/<pid>/net/*.
+import { readdir, readlink, stat } from "node:fs/promises";
+import { errorMessage } from "@skystream/common";
+import { hostNodeId, netnsNodeId } from "../../../graph/ids.js";
+import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
+import type { SocketinfoConfig } from "./config.js";
+import { namespaceSockets, processInfo, processNamespaces, socketOwners, type ProcessInfo } from "./procnet.js";
+
+export interface Socket extends ProcessInfo {
+  Protocol: string;
+  LocalAddress: string;
+  LocalPort: number;
+  RemoteAddress: string;
+  RemotePort: number;
+  State: string;
+}
+
+export class SocketinfoProbe implements TopologyProbe {
+  readonly id: string;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private readonly owners = new Map<number, number>(); // socket inode -> pid
+  private readonly processes = new Map<number, ProcessInfo>();
+  private decorated = new Set<string>();
+
+  constructor(
+    private readonly cfg: SocketinfoConfig,
+    private readonly deps: TopologyProbeDeps,
+  ) {
+    this.id = deps.id;
+  }
+
+  async start(): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(() => {
+      this.running ??= this.tick().finally(() => (this.running = undefined));
+    }, this.cfg.interval);
+  }
+
+  /** netns inode -> graph node id: the root namespace is the host's, named ones are netns nodes. */
+  private async namespaceNodes(): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const root = /net:\[(\d+)\]/.exec(await readlink("/proc/1/ns/net").catch(() => readlink("/proc/self/ns/net")))?.[1];
+    if (root) out.set(Number(root), hostNodeId(this.deps.hostId));
+    const names = await readdir(this.cfg.run_path).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async (name) => {
+        const st = await stat(`${this.cfg.run_path}/${name}`).catch(() => undefined);
+        if (st) out.set(st.ino, netnsNodeId(this.deps.hostId, name));
+      }),
+    );
+    return out;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const [nsOfPid, nodes] = await Promise.all([processNamespaces(), this.namespaceNodes()]);
+      const pidsOfNs = new Map<number, number[]>();
+      for (const [pid, ns] of nsOfPid) {
+        if (!nodes.has(ns)) continue;
+        let l = pidsOfNs.get(ns);
+        if (!l) pidsOfNs.set(ns, (l = []));
+        l.push(pid);
+      }
+      for (const pid of this.processes.keys()) if (!nsOfPid.has(pid)) this.processes.delete(pid);
+      const seen = new Set<string>();
+      for (const [ns, pids] of pidsOfNs) {
+        const nodeId = nodes.get(ns)!;
+        const raw = await namespaceSockets(pids[0]!);
+        const live = raw.filter((s) => s.inode !== 0);
+        if (live.some((s) => !this.owners.has(s.inode) || !nsOfPid.has(this.owners.get(s.inode)!))) {
+          for (const [inode, pid] of await socketOwners(pids)) this.owners.set(inode, pid);
+        }
+        const sockets: Socket[] = [];
+        for (const s of live) {
+          const pid = this.owners.get(s.inode);
+          if (pid === undefined) continue;
+          let proc = this.processes.get(pid);
+          if (!proc) this.processes.set(pid, (proc = await processInfo(pid)));
+          const { inode: _inode, ...rest } = s;
+          sockets.push({ ...rest, ...proc });
+        }
+        sockets.sort(
+          (a, b) =>
+            a.Protocol.localeCompare(b.Protocol) ||
+            a.LocalPort - b.LocalPort ||
+            a.RemotePort - b.RemotePort ||
+            a.Pid - b.Pid ||
+            a.RemoteAddress.localeCompare(b.RemoteAddress),
+        );
+        this.deps.graph.decorate(this.id, nodeId, { Sockets: sockets });
+        seen.add(nodeId);
+      }
+      for (const nodeId of this.decorated) if (!seen.has(nodeId)) this.deps.graph.decorate(this.id, nodeId, undefined);
+      this.decorated = seen;
+      // Forget owners of sockets that are gone, so the map does not grow forever.
+      if (this.owners.size > 100_000) this.owners.clear();
+    } catch (err) {
+      this.deps.log.warn({ probe: this.id, err: errorMessage(err) }, "socket scan failed");
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
