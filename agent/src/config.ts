@@ -14,7 +14,7 @@ export const agentConfig = section({
     /** How often the agent says it is alive (the pipeline retires an origin whose heartbeats stop). */
     heartbeat: duration("10s"),
     /** Topology probes to run, keyed "type" or "type/name". */
-    probes: topologyProbes.instancesSchema({ host: {}, netlink: {}, socketinfo: {} }),
+    probes: topologyProbes.instancesSchema({ host: {}, netlink: {}, socketinfo: {}, ethtool: {} }),
   }),
   flow: section({
     /** Topic flows are published to. */

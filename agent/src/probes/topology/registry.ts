@@ -1,8 +1,9 @@
 // Every topology probe the agent can run. Adding one: a folder under probes/topology/ and a line here.
 import { ComponentRegistry } from "@skystream/common";
+import { ethtool } from "./ethtool/index.js";
 import { host } from "./host/index.js";
 import { netlink } from "./netlink/index.js";
 import { socketinfo } from "./socketinfo/index.js";
 import type { TopologyProbeFactory } from "./types.js";
 
-export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo]);
+export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo, ethtool]);
