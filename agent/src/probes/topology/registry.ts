@@ -3,7 +3,8 @@ import { ComponentRegistry } from "@skystream/common";
 import { ethtool } from "./ethtool/index.js";
 import { host } from "./host/index.js";
 import { netlink } from "./netlink/index.js";
+import { ovsdb } from "./ovsdb/index.js";
 import { socketinfo } from "./socketinfo/index.js";
 import type { TopologyProbeFactory } from "./types.js";
 
-export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo, ethtool]);
+export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo, ethtool, ovsdb]);
