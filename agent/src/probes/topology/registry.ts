@@ -2,9 +2,10 @@
 import { ComponentRegistry } from "@skystream/common";
 import { ethtool } from "./ethtool/index.js";
 import { host } from "./host/index.js";
+import { lldp } from "./lldp/index.js";
 import { netlink } from "./netlink/index.js";
 import { ovsdb } from "./ovsdb/index.js";
 import { socketinfo } from "./socketinfo/index.js";
 import type { TopologyProbeFactory } from "./types.js";
 
-export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo, ethtool, ovsdb]);
+export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo, ethtool, ovsdb, lldp]);
