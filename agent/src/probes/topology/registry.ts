@@ -1,5 +1,6 @@
 // Every topology probe the agent can run. Adding one: a folder under probes/topology/ and a line here.
 import { ComponentRegistry } from "@skystream/common";
+import { docker } from "./docker/index.js";
 import { ethtool } from "./ethtool/index.js";
 import { fabric } from "./fabric/index.js";
 import { host } from "./host/index.js";
@@ -9,4 +10,4 @@ import { ovsdb } from "./ovsdb/index.js";
 import { socketinfo } from "./socketinfo/index.js";
 import type { TopologyProbeFactory } from "./types.js";
 
-export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo, ethtool, ovsdb, lldp, fabric]);
+export const topologyProbes = new ComponentRegistry<TopologyProbeFactory>("topology probe", [host, netlink, socketinfo, ethtool, ovsdb, lldp, fabric, docker]);
