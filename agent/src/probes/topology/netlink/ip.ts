@@ -1,6 +1,6 @@
 // iproute2 in JSON mode, per network namespace: `ip [-n NS] -j -d addr show` gives every link with its
-// kernel details (linkinfo) and addresses in one call. A Node process cannot setns(2), so namespaces
-// are entered by `ip -n`, which does.
+// kernel details (linkinfo) and addresses; routes and neighbours come in the same `ip -batch` run.
+// A Node process cannot setns(2), so namespaces are entered by `ip -n`, which does.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
@@ -33,15 +33,6 @@ export const ROOT_NS = "";
 
 const nsArgs = (ns: string) => (ns === ROOT_NS ? [] : ["-n", ns]);
 
-export async function ipJson<T>(ns: string, args: string[]): Promise<T> {
-  const { stdout } = await exec("ip", [...nsArgs(ns), "-j", ...args], { maxBuffer: 64 * 1024 * 1024 });
-  return (stdout.trim() ? JSON.parse(stdout) : []) as T;
-}
-
-export function links(ns: string): Promise<IpLink[]> {
-  return ipJson<IpLink[]>(ns, ["-d", "addr", "show"]);
-}
-
 export interface IpRoute {
   dst: string;
   dev?: string;
@@ -70,14 +61,31 @@ export interface FdbEntry {
   flags?: string[];
 }
 
-/** Routes of every table (both families). */
-export function routes(ns: string): Promise<IpRoute[]> {
-  return ipJson<IpRoute[]>(ns, ["route", "show", "table", "all"]);
+export interface NamespaceRead {
+  links: IpLink[];
+  routes: IpRoute[];
+  neighbours: IpNeigh[];
+  fdb: FdbEntry[];
 }
 
-export async function neighbours(ns: string): Promise<IpNeigh[]> {
-  const [v4, v6] = await Promise.all([ipJson<IpNeigh[]>(ns, ["-4", "neigh", "show"]), ipJson<IpNeigh[]>(ns, ["-6", "neigh", "show"])]);
-  return [...v4, ...v6];
+/**
+ * Everything the probe needs from one namespace with one `ip -batch` process (links with details and
+ * addresses, routes of every table, neighbours), plus `bridge fdb` when the namespace has a bridge.
+ */
+export async function readNamespace(ns: string): Promise<NamespaceRead> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = execFile("ip", [...nsArgs(ns), "-d", "-j", "-batch", "-"], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    );
+    child.stdin!.end("addr show\nroute show table all\nneigh show\n");
+  });
+  const [links, routes, neighbours] = out
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as unknown[]);
+  const all = (links ?? []) as IpLink[];
+  const hasBridge = all.some((l) => l.linkinfo?.info_kind === "bridge" || l.linkinfo?.info_slave_kind === "bridge");
+  return { links: all, routes: (routes ?? []) as IpRoute[], neighbours: (neighbours ?? []) as IpNeigh[], fdb: hasBridge ? await fdb(ns) : [] };
 }
 
 /** Forwarding entries learnt or set on bridge ports (not the ports' own multicast addresses). */

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { errorMessage } from "@skystream/common";
 import { hostNodeId, netnsNodeId } from "../../../graph/ids.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
-import { ROOT_NS, fdb, links, neighbours, routes } from "./ip.js";
+import { ROOT_NS, readNamespace } from "./ip.js";
 import { namespaceView, vethEdges, type NamespaceLinks } from "./view.js";
 import type { NetlinkConfig } from "./config.js";
 
@@ -53,7 +53,12 @@ export class NetlinkProbe implements TopologyProbe {
     if (this.stopped) return;
     const now = new Set(this.listNamespaces());
     for (const ns of [...this.watched.keys()]) if (!now.has(ns)) this.forget(ns);
-    await Promise.all([...now].filter((ns) => !this.watched.has(ns)).map((ns) => this.follow(ns)));
+    // A few namespaces at a time: each read spawns ip, and a host may have hundreds of namespaces.
+    const todo = [...now].filter((ns) => !this.watched.has(ns));
+    const worker = async () => {
+      for (let ns = todo.shift(); ns !== undefined; ns = todo.shift()) await this.follow(ns);
+    };
+    await Promise.all(Array.from({ length: Math.min(8, todo.length) }, worker));
   }
 
   private async follow(ns: string): Promise<void> {
@@ -95,8 +100,8 @@ export class NetlinkProbe implements TopologyProbe {
     w.reading = w.reading.then(async () => {
       if (this.stopped || !this.watched.has(ns)) return;
       try {
-        const [l, r, n, f] = await Promise.all([links(ns), routes(ns), neighbours(ns), fdb(ns)]);
-        const nl: NamespaceLinks = { ns, ownerId: this.ownerOf(ns), links: l, routes: r, neighbours: n, fdb: f };
+        const read = await readNamespace(ns);
+        const nl: NamespaceLinks = { ns, ownerId: this.ownerOf(ns), ...read };
         if (!this.watched.has(ns)) return;
         this.views.set(ns, nl);
         const { nodes, edges } = namespaceView(nl, this.deps.hostId);
