@@ -130,3 +130,31 @@ test("in-process bus: retention caps a partition nobody reads", async () => {
   assert.equal(got[0], "150", "only the newest 100 are kept");
   assert.equal(got.length, 100);
 });
+
+test("in-process bus: a producer waits for a slow consumer group instead of losing messages", async () => {
+  const { MemoryBus } = await import("@skystream/common");
+  const bus = new MemoryBus(1, 100);
+  const c = bus.consumer("slow");
+  await c.subscribe(["busy"]);
+  const got: string[] = [];
+  await c.run({
+    onBatch: async (b) => {
+      got.push(...b.messages.map((m) => m.value!.toString()));
+      await new Promise((r) => setTimeout(r, 5));
+      await c.commit([{ topic: b.topic, partition: b.partition, offset: String(BigInt(b.messages.at(-1)!.offset) + 1n) }]);
+    },
+  });
+  const p = bus.producer();
+  for (let i = 0; i < 10; i++)
+    await p.send(
+      "busy",
+      Array.from({ length: 50 }, (_, j) => ({ value: Buffer.from(String(i * 50 + j)) })),
+    );
+  await waitFor("all read", async () => got.length >= 500, 10_000);
+  await c.disconnect();
+  assert.deepEqual(
+    got.map(Number),
+    Array.from({ length: 500 }, (_, i) => i),
+    "every message, in order",
+  );
+});

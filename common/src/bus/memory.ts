@@ -14,6 +14,8 @@ interface Topic {
   /** group -> committed offset per partition */
   committed: Map<string, number[]>;
   waiters: Set<() => void>;
+  /** Producers waiting for room. */
+  drained: Set<() => void>;
 }
 
 export class MemoryBus implements Bus {
@@ -23,14 +25,17 @@ export class MemoryBus implements Bus {
 
   constructor(
     private readonly defaultPartitions = 1,
-    /** Retention per partition: beyond it the oldest messages go, read or not (Kafka's retention.messages, in effect). */
-    private readonly maxPerPartition = 1_000_000,
+    /**
+     * Most messages a partition holds. With a consumer group, a producer beyond it waits until the group
+     * commits (backpressure, nothing lost); with none, the oldest messages go (Kafka's retention, in effect).
+     */
+    private readonly maxPerPartition = 50_000,
   ) {}
 
   private topic(name: string, partitions = this.defaultPartitions): Topic {
     let t = this.topics.get(name);
     if (!t) {
-      t = { partitions: Array.from({ length: partitions }, () => ({ base: 0, messages: [] })), committed: new Map(), waiters: new Set() };
+      t = { partitions: Array.from({ length: partitions }, () => ({ base: 0, messages: [] })), committed: new Map(), waiters: new Set(), drained: new Set() };
       this.topics.set(name, t);
     }
     return t;
@@ -45,6 +50,9 @@ export class MemoryBus implements Bus {
         for (const m of messages) {
           const p = m.key == null ? this.roundRobin++ % t.partitions.length : partitionOf(m.key, t.partitions.length);
           const part = t.partitions[p]!;
+          while (t.committed.size > 0 && part.messages.length >= this.maxPerPartition) {
+            await new Promise<void>((r) => t.drained.add(r));
+          }
           part.messages.push({
             topic: topicName,
             partition: p,
@@ -54,7 +62,7 @@ export class MemoryBus implements Bus {
             headers: m.headers ?? {},
             timestamp: now,
           });
-          if (part.messages.length > this.maxPerPartition) {
+          if (t.committed.size === 0 && part.messages.length > this.maxPerPartition) {
             const drop = part.messages.length - this.maxPerPartition;
             part.messages.splice(0, drop);
             part.base += drop;
@@ -148,6 +156,8 @@ export class MemoryBus implements Bus {
     if (drop > 0) {
       part.messages.splice(0, drop);
       part.base += drop;
+      for (const r of t.drained) r();
+      t.drained.clear();
     }
   }
 
