@@ -7,6 +7,8 @@ export const netlinkConfig = z
     run_path: z.string().default("/run/netns"),
     /** How long to gather kernel events before re-reading a namespace. */
     debounce: duration("30ms"),
+    /** How often interface counters are read into Metric / LastUpdateMetric; 0 disables. */
+    metrics_interval: duration("30s"),
   })
   .prefault({});
 

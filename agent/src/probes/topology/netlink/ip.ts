@@ -94,3 +94,18 @@ export async function fdb(ns: string): Promise<FdbEntry[]> {
   const all = (stdout.trim() ? JSON.parse(stdout) : []) as FdbEntry[];
   return all.filter((e) => e.master !== undefined);
 }
+
+export interface LinkStats {
+  ifindex: number;
+  ifname: string;
+  stats64?: {
+    rx: { bytes: number; packets: number; errors: number; dropped: number; multicast?: number };
+    tx: { bytes: number; packets: number; errors: number; dropped: number; collisions?: number };
+  };
+}
+
+/** Interface counters of a namespace. */
+export async function linkStats(ns: string): Promise<LinkStats[]> {
+  const { stdout } = await exec("ip", [...nsArgs(ns), "-s", "-j", "link", "show"], { maxBuffer: 64 * 1024 * 1024 });
+  return (stdout.trim() ? JSON.parse(stdout) : []) as LinkStats[];
+}

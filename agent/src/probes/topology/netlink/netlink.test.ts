@@ -32,7 +32,7 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
   const graph = new Graph("labhost", "agent.labhost");
   const deps = { hostId: "labhost", graph, log: pino({ level: "warn" }), metrics: createRegistry("test") };
   const hostProbe = host.create(host.config.parse({}), { ...deps, id: "host" });
-  const probe = netlink.create(netlink.config.parse({}), { ...deps, id: "netlink" });
+  const probe = netlink.create(netlink.config.parse({ metrics_interval: "200ms" }), { ...deps, id: "netlink" });
   await hostProbe.start();
   await probe.start();
   t.after(() => probe.stop());
@@ -78,6 +78,14 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
   assert.ok(edge(nodeVa, vx, "layer2"), "vxlan on its parent");
   assert.ok(edge(hostNode, named(vr, "veth"), "ownership"), "host owns root-namespace interfaces");
   assert.ok(edge(named(vr, "veth"), named(`${lab.p}vp`, "veth"), "layer2"), "veth pair root <-> netns");
+
+  // Interface counters: traffic across the veth pair shows in Metric and LastUpdateMetric.
+  const { execFileSync } = await import("node:child_process");
+  const udp = "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor _ in range(5):\n  s.sendto(b'x',('198.18.10.2',9));time.sleep(0.05)";
+  execFileSync("ip", ["netns", "exec", a, "python3", "-c", udp], { stdio: "ignore" });
+  await waitFor("counters", async () => Number((named(va, "veth")?.Metadata.Metric as { TxPackets?: number } | undefined)?.TxPackets ?? 0) >= 3, 3000, 50);
+  const lum = named(va, "veth")!.Metadata.LastUpdateMetric as { Start: number; Last: number; TxBytes: number };
+  assert.ok(lum.Last >= lum.Start && lum.TxBytes >= 0);
 
   // Live changes.
   const timed = async (what: string, change: () => void, holds: () => boolean) => {

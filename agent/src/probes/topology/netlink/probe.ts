@@ -7,8 +7,8 @@ import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { errorMessage } from "@skystream/common";
 import { hostNodeId, netnsNodeId } from "../../../graph/ids.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
-import { ROOT_NS, readNamespace } from "./ip.js";
-import { namespaceView, vethEdges, type NamespaceLinks } from "./view.js";
+import { ROOT_NS, linkStats, readNamespace, type LinkStats } from "./ip.js";
+import { linkNodeId, namespaceView, vethEdges, type NamespaceLinks } from "./view.js";
 import type { NetlinkConfig } from "./config.js";
 
 interface Watched {
@@ -23,6 +23,10 @@ export class NetlinkProbe implements TopologyProbe {
   private readonly watched = new Map<string, Watched>();
   private dirWatch?: FSWatcher;
   private stopped = false;
+  private metricsTimer?: NodeJS.Timeout;
+  private metricsRun?: Promise<void>;
+  /** Last counters per interface node, for LastUpdateMetric. */
+  private readonly counters = new Map<string, { at: number; m: Record<string, number> }>();
 
   constructor(
     private readonly cfg: NetlinkConfig,
@@ -44,6 +48,12 @@ export class NetlinkProbe implements TopologyProbe {
     await this.rescanNamespaces();
     if (existsSync(this.cfg.run_path)) {
       this.dirWatch = watch(this.cfg.run_path, () => void this.rescanNamespaces());
+    }
+    if (this.cfg.metrics_interval > 0) {
+      await this.readMetrics();
+      this.metricsTimer = setInterval(() => {
+        this.metricsRun ??= this.readMetrics().finally(() => (this.metricsRun = undefined));
+      }, this.cfg.metrics_interval);
     }
     this.deps.log.info({ probe: this.id, namespaces: this.views.size }, "netlink probe started");
   }
@@ -115,12 +125,54 @@ export class NetlinkProbe implements TopologyProbe {
     return w.reading;
   }
 
+  /**
+   * Interface counters as Skydive's InterfaceMetric: Metric holds the totals, LastUpdateMetric what
+   * changed since the previous read (Start..Last). Interfaces whose counters did not move are left alone.
+   */
+  private async readMetrics(): Promise<void> {
+    const now = Date.now();
+    for (const [ns, view] of this.views) {
+      let stats: LinkStats[];
+      try {
+        stats = await linkStats(ns);
+      } catch {
+        continue;
+      }
+      for (const st of stats) {
+        const link = view.links.find((l) => l.ifindex === st.ifindex && l.ifname === st.ifname);
+        if (!link || !st.stats64) continue;
+        const id = linkNodeId(view, link);
+        const { rx, tx } = st.stats64;
+        const m: Record<string, number> = {
+          RxBytes: rx.bytes,
+          RxPackets: rx.packets,
+          RxErrors: rx.errors,
+          RxDropped: rx.dropped,
+          Multicast: rx.multicast ?? 0,
+          TxBytes: tx.bytes,
+          TxPackets: tx.packets,
+          TxErrors: tx.errors,
+          TxDropped: tx.dropped,
+          Collisions: tx.collisions ?? 0,
+        };
+        const prev = this.counters.get(id);
+        this.counters.set(id, { at: now, m });
+        if (prev && Object.keys(m).every((k) => m[k] === prev.m[k])) continue;
+        const last: Record<string, number> = { Start: prev?.at ?? now, Last: now };
+        for (const k of Object.keys(m)) last[k] = m[k]! - (prev?.m[k] ?? 0);
+        this.deps.graph.decorate(`${this.id}/metrics`, id, { Metric: { ...m, Last: now }, LastUpdateMetric: last });
+      }
+    }
+  }
+
   private syncVeths(): void {
     this.deps.graph.sync(`${this.id}/veth`, [], vethEdges([...this.views.values()]));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.metricsTimer);
+    await this.metricsRun;
     this.dirWatch?.close();
     for (const w of this.watched.values()) {
       w.monitor?.kill();
