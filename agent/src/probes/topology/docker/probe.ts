@@ -1,9 +1,10 @@
 // Probe "docker": running containers from the Docker Engine API, each a "container" node owned by the
 // network namespace it runs in (found through /proc/<pid>/ns/net), which is marked Manager: docker.
 // Follows the engine's event stream, with a periodic full re-read.
-import { readdir, readlink, stat } from "node:fs/promises";
+import { readlink } from "node:fs/promises";
 import { errorMessage } from "@skystream/common";
-import { edgeId, hostNodeId, netnsNodeId, uuidv5 } from "../../../graph/ids.js";
+import { edgeId, uuidv5 } from "../../../graph/ids.js";
+import { namespaceNodesByInode } from "../namespaces.js";
 import type { EdgeSpec, NodeSpec } from "../../../graph/graph.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
 import type { DockerConfig } from "./config.js";
@@ -67,24 +68,12 @@ export class DockerProbe implements TopologyProbe {
     this.running = undefined;
   }
 
-  /** netns inode -> node id of the namespace (the host's own, or a named one). */
-  private async namespaces(): Promise<Map<number, { id: string; named: boolean }>> {
-    const out = new Map<number, { id: string; named: boolean }>();
-    const root = /net:\[(\d+)\]/.exec(await readlink("/proc/1/ns/net").catch(() => ""))?.[1];
-    if (root) out.set(Number(root), { id: hostNodeId(this.deps.hostId), named: false });
-    for (const name of await readdir(this.cfg.run_path).catch(() => [] as string[])) {
-      const st = await stat(`${this.cfg.run_path}/${name}`).catch(() => undefined);
-      if (st) out.set(st.ino, { id: netnsNodeId(this.deps.hostId, name), named: true });
-    }
-    return out;
-  }
-
   private async refresh(): Promise<void> {
     if (this.stopped) return;
     try {
       const list = await this.engine.get<ContainerSummary[]>("/containers/json");
       const details = await Promise.all(list.map((c) => this.engine.get<ContainerInspect>(`/containers/${c.Id}/json`).catch(() => undefined)));
-      const ns = await this.namespaces();
+      const ns = await namespaceNodesByInode(this.deps.hostId, this.cfg.run_path);
       const nodes: NodeSpec[] = [];
       const edges: EdgeSpec[] = [];
       const marked = new Set<string>();

@@ -31,7 +31,29 @@ export interface IpLink {
 
 export const ROOT_NS = "";
 
-const nsArgs = (ns: string) => (ns === ROOT_NS ? [] : ["-n", ns]);
+/**
+ * A network namespace to read: the host's own (key ""), a named one under /run/netns (key = its name,
+ * entered with `-n`), or an anonymous one that only processes hold (key "net:[INODE]", entered with
+ * nsenter through one of its processes).
+ */
+export interface NsRef {
+  key: string;
+  /** Display name: the key, or net:[INODE] for an anonymous namespace. */
+  name: string;
+  path: string;
+  /** A process inside an anonymous namespace. */
+  pid?: number;
+}
+
+export const rootNs: NsRef = { key: ROOT_NS, name: "", path: "/proc/1/ns/net" };
+export const namedNs = (name: string, runPath: string): NsRef => ({ key: name, name, path: `${runPath}/${name}` });
+
+/** The command line running `tool args` inside the namespace. */
+export function inNs(ns: NsRef, tool: string, args: string[]): [string, string[]] {
+  if (ns.pid !== undefined) return ["nsenter", [`--net=/proc/${ns.pid}/ns/net`, tool, ...args]];
+  if (ns.key === ROOT_NS) return [tool, args];
+  return [tool, ["-n", ns.key, ...args]];
+}
 
 export interface IpRoute {
   dst: string;
@@ -72,11 +94,10 @@ export interface NamespaceRead {
  * Everything the probe needs from one namespace with one `ip -batch` process (links with details and
  * addresses, routes of every table, neighbours), plus `bridge fdb` when the namespace has a bridge.
  */
-export async function readNamespace(ns: string): Promise<NamespaceRead> {
+export async function readNamespace(ns: NsRef): Promise<NamespaceRead> {
+  const [file, argv] = inNs(ns, "ip", ["-d", "-j", "-batch", "-"]);
   const out = await new Promise<string>((resolve, reject) => {
-    const child = execFile("ip", [...nsArgs(ns), "-d", "-j", "-batch", "-"], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) =>
-      err ? reject(err) : resolve(stdout),
-    );
+    const child = execFile(file, argv, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
     child.stdin!.end("addr show\nroute show table all\nneigh show\n");
   });
   const [links, routes, neighbours] = out
@@ -89,8 +110,8 @@ export async function readNamespace(ns: string): Promise<NamespaceRead> {
 }
 
 /** Forwarding entries learnt or set on bridge ports (not the ports' own multicast addresses). */
-export async function fdb(ns: string): Promise<FdbEntry[]> {
-  const { stdout } = await exec("bridge", [...nsArgs(ns), "-j", "fdb", "show"], { maxBuffer: 64 * 1024 * 1024 });
+export async function fdb(ns: NsRef): Promise<FdbEntry[]> {
+  const { stdout } = await exec(...inNs(ns, "bridge", ["-j", "fdb", "show"]), { maxBuffer: 64 * 1024 * 1024 });
   const all = (stdout.trim() ? JSON.parse(stdout) : []) as FdbEntry[];
   return all.filter((e) => e.master !== undefined);
 }
@@ -105,7 +126,7 @@ export interface LinkStats {
 }
 
 /** Interface counters of a namespace. */
-export async function linkStats(ns: string): Promise<LinkStats[]> {
-  const { stdout } = await exec("ip", [...nsArgs(ns), "-s", "-j", "link", "show"], { maxBuffer: 64 * 1024 * 1024 });
+export async function linkStats(ns: NsRef): Promise<LinkStats[]> {
+  const { stdout } = await exec(...inNs(ns, "ip", ["-s", "-j", "link", "show"]), { maxBuffer: 64 * 1024 * 1024 });
   return (stdout.trim() ? JSON.parse(stdout) : []) as LinkStats[];
 }

@@ -32,7 +32,14 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
   const graph = new Graph("labhost", "agent.labhost");
   const deps = { hostId: "labhost", graph, log: pino({ level: "warn" }), metrics: createRegistry("test") };
   const hostProbe = host.create(host.config.parse({}), { ...deps, id: "host" });
-  const probe = netlink.create(netlink.config.parse({ metrics_interval: "200ms" }), { ...deps, id: "netlink" });
+  // An anonymous namespace: held only by a process, as a container's is.
+  const { spawn: spawnProcess } = await import("node:child_process");
+  const holder = spawnProcess("unshare", ["--net", "sleep", "600"], { stdio: "ignore" });
+  t.after(() => holder.kill("SIGKILL"));
+  await new Promise((r) => setTimeout(r, 200));
+  const [anonSide] = lab.veth("an", "", "ap", b);
+  ip("link", "set", anonSide, "netns", String(holder.pid));
+  const probe = netlink.create(netlink.config.parse({ metrics_interval: "200ms", anonymous_interval: "200ms" }), { ...deps, id: "netlink" });
   await hostProbe.start();
   await probe.start();
   t.after(() => probe.stop());
@@ -78,6 +85,13 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
   assert.ok(edge(nodeVa, vx, "layer2"), "vxlan on its parent");
   assert.ok(edge(hostNode, named(vr, "veth"), "ownership"), "host owns root-namespace interfaces");
   assert.ok(edge(named(vr, "veth"), named(`${lab.p}vp`, "veth"), "layer2"), "veth pair root <-> netns");
+
+  const anonNode = named(anonSide, "veth")!;
+  assert.ok(anonNode, "interface inside the anonymous namespace");
+  const anonNs = [...graph.nodes.values()].find((n) => n.Type === "netns" && edge(n, anonNode, "ownership"))!;
+  assert.match(anonNs.Name, /^net:\[\d+\]$/);
+  assert.equal(anonNs.Metadata.Path, `/proc/${holder.pid}/ns/net`);
+  assert.ok(edge(anonNode, named(`${lab.p}ap`, "veth"), "layer2"), "veth pair into the anonymous namespace");
 
   // Interface counters: traffic across the veth pair shows in Metric and LastUpdateMetric.
   const { execFileSync } = await import("node:child_process");
@@ -126,6 +140,11 @@ test("netlink probe: lab topology, then live changes in under a second", { timeo
     "namespace added",
     () => ip("link", "set", vr, "netns", c),
     () => !!edge(named(c, "netns"), named(vr, "veth"), "ownership"),
+  );
+  await timed(
+    "anonymous namespace gone with its process",
+    () => holder.kill("SIGKILL"),
+    () => !graph.nodes.has(anonNs.ID) && !named(anonSide),
   );
   await timed(
     "namespace deleted",

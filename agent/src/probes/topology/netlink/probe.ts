@@ -1,17 +1,18 @@
-// Probe "netlink": every network namespace of the host (the root one and those under /run/netns) and
-// every interface in them with its addresses, routes, neighbours and bridge FDB, kept live:
-// `ip monitor link address route neigh` per namespace wakes a re-read of that namespace (debounced),
-// and /run/netns is watched for namespaces coming and going.
+// Probe "netlink": every network namespace of the host (its own, those under /run/netns, and anonymous
+// ones held by processes such as containers) and every interface in them with its addresses, routes,
+// neighbours, bridge FDB and counters, kept live: `ip monitor link address route neigh` per namespace
+// wakes a re-read of that namespace (debounced); /run/netns is watched, anonymous namespaces are polled.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
+import { existsSync, watch, type FSWatcher } from "node:fs";
 import { errorMessage } from "@skystream/common";
-import { hostNodeId, netnsNodeId } from "../../../graph/ids.js";
+import { listNamespaces, namespaceNodeId } from "../namespaces.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
-import { ROOT_NS, linkStats, readNamespace, type LinkStats } from "./ip.js";
+import { inNs, linkStats, readNamespace, type LinkStats, type NsRef } from "./ip.js";
 import { linkNodeId, namespaceView, vethEdges, type NamespaceLinks } from "./view.js";
 import type { NetlinkConfig } from "./config.js";
 
 interface Watched {
+  ref: NsRef;
   monitor?: ChildProcess;
   timer?: NodeJS.Timeout;
   reading: Promise<void>;
@@ -35,20 +36,15 @@ export class NetlinkProbe implements TopologyProbe {
     this.id = deps.id;
   }
 
-  private ownerOf(ns: string): string {
-    return ns === ROOT_NS ? hostNodeId(this.deps.hostId) : netnsNodeId(this.deps.hostId, ns);
-  }
-
-  private listNamespaces(): string[] {
-    const named = existsSync(this.cfg.run_path) ? readdirSync(this.cfg.run_path).filter((n) => !n.startsWith(".")) : [];
-    return [ROOT_NS, ...named.sort()];
-  }
+  private scanTimer?: NodeJS.Timeout;
 
   async start(): Promise<void> {
     await this.rescanNamespaces();
     if (existsSync(this.cfg.run_path)) {
       this.dirWatch = watch(this.cfg.run_path, () => void this.rescanNamespaces());
     }
+    // Anonymous namespaces come and go with processes: no file to watch, so look now and then.
+    if (this.cfg.anonymous_interval > 0) this.scanTimer = setInterval(() => void this.rescanNamespaces(), this.cfg.anonymous_interval);
     if (this.cfg.metrics_interval > 0) {
       await this.readMetrics();
       this.metricsTimer = setInterval(() => {
@@ -61,22 +57,28 @@ export class NetlinkProbe implements TopologyProbe {
   /** Starts following new namespaces and drops vanished ones. */
   private async rescanNamespaces(): Promise<void> {
     if (this.stopped) return;
-    const now = new Set(this.listNamespaces());
+    const monitors = new Set([...this.watched.values()].map((w) => w.monitor?.pid).filter((p): p is number => p !== undefined));
+    const list = await listNamespaces(this.cfg.run_path, this.cfg.anonymous_interval > 0, monitors);
+    const now = new Set(list.map((n) => n.key));
     for (const ns of [...this.watched.keys()]) if (!now.has(ns)) this.forget(ns);
+    // The process an anonymous namespace is entered through may have changed.
+    for (const ref of list) {
+      const w = this.watched.get(ref.key);
+      if (w) w.ref = ref;
+    }
     // A few namespaces at a time: each read spawns ip, and a host may have hundreds of namespaces.
-    const todo = [...now].filter((ns) => !this.watched.has(ns));
+    const todo = list.filter((ns) => !this.watched.has(ns.key));
     const worker = async () => {
       for (let ns = todo.shift(); ns !== undefined; ns = todo.shift()) await this.follow(ns);
     };
     await Promise.all(Array.from({ length: Math.min(8, todo.length) }, worker));
   }
 
-  private async follow(ns: string): Promise<void> {
-    const w: Watched = { reading: Promise.resolve() };
+  private async follow(ref: NsRef): Promise<void> {
+    const ns = ref.key;
+    const w: Watched = { ref, reading: Promise.resolve() };
     this.watched.set(ns, w);
-    const objects = ["link", "address", "route", "neigh"];
-    const args = ns === ROOT_NS ? ["monitor", ...objects] : ["-n", ns, "monitor", ...objects];
-    const monitor = spawn("ip", args, { stdio: ["ignore", "pipe", "ignore"] });
+    const monitor = spawn(...inNs(ref, "ip", ["monitor", "link", "address", "route", "neigh"]), { stdio: ["ignore", "pipe", "ignore"] });
     monitor.stdout.on("data", () => this.schedule(ns));
     monitor.on("error", (err) => this.deps.log.warn({ ns, err: errorMessage(err) }, "ip monitor failed"));
     w.monitor = monitor;
@@ -110,8 +112,8 @@ export class NetlinkProbe implements TopologyProbe {
     w.reading = w.reading.then(async () => {
       if (this.stopped || !this.watched.has(ns)) return;
       try {
-        const read = await readNamespace(ns);
-        const nl: NamespaceLinks = { ns, ownerId: this.ownerOf(ns), ...read };
+        const read = await readNamespace(w.ref);
+        const nl: NamespaceLinks = { ns, name: w.ref.name, path: w.ref.path, ownerId: namespaceNodeId(this.deps.hostId, w.ref), ...read };
         if (!this.watched.has(ns)) return;
         this.views.set(ns, nl);
         const { nodes, edges } = namespaceView(nl, this.deps.hostId);
@@ -132,9 +134,11 @@ export class NetlinkProbe implements TopologyProbe {
   private async readMetrics(): Promise<void> {
     const now = Date.now();
     for (const [ns, view] of this.views) {
+      const ref = this.watched.get(ns)?.ref;
+      if (!ref) continue;
       let stats: LinkStats[];
       try {
-        stats = await linkStats(ns);
+        stats = await linkStats(ref);
       } catch {
         continue;
       }
@@ -172,6 +176,7 @@ export class NetlinkProbe implements TopologyProbe {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.metricsTimer);
+    clearInterval(this.scanTimer);
     await this.metricsRun;
     this.dirWatch?.close();
     for (const w of this.watched.values()) {

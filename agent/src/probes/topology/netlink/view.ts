@@ -6,7 +6,11 @@ import type { EdgeSpec, NodeSpec } from "../../../graph/graph.js";
 import { ROOT_NS, type FdbEntry, type IpLink, type IpNeigh, type IpRoute } from "./ip.js";
 
 export interface NamespaceLinks {
+  /** Namespace key ("" for the host's own). */
   ns: string;
+  /** Name and path of the netns node (named: its name; anonymous: net:[INODE]). */
+  name?: string;
+  path?: string;
   /** Graph id of the node owning the interfaces (host or netns). */
   ownerId: string;
   links: IpLink[];
@@ -79,7 +83,7 @@ export function namespaceView(nl: NamespaceLinks, hostId: string): { nodes: Node
   const nodes: NodeSpec[] = [];
   const edges: EdgeSpec[] = [];
   if (nl.ns !== ROOT_NS) {
-    nodes.push({ ID: nl.ownerId, Type: "netns", Name: nl.ns, Metadata: { TID: nl.ownerId, Path: `/run/netns/${nl.ns}` } });
+    nodes.push({ ID: nl.ownerId, Type: "netns", Name: nl.name ?? nl.ns, Metadata: { TID: nl.ownerId, Path: nl.path ?? `/run/netns/${nl.ns}` } });
   }
   const byName = new Map(nl.links.map((l) => [l.ifname, l]));
   for (const l of nl.links) {

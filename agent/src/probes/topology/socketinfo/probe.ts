@@ -1,10 +1,9 @@
 // Probe "socketinfo": TCP and UDP sockets of every network namespace that has a process, with the
 // process at each end (pid, name, executable, command line), as the Sockets metadata of the host node
-// (root namespace) or of the netns node. Polled; the walk of /proc/<pid>/fd only runs when a socket
+// (root namespace) or of the netns node (named or anonymous). Polled; the walk of /proc/<pid>/fd only runs when a socket
 // inode is new, so a tick is a few reads of /proc/<pid>/net/*.
-import { readdir, readlink, stat } from "node:fs/promises";
 import { errorMessage } from "@skystream/common";
-import { hostNodeId, netnsNodeId } from "../../../graph/ids.js";
+import { namespaceNodesByInode } from "../namespaces.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
 import type { SocketinfoConfig } from "./config.js";
 import { namespaceSockets, processInfo, processNamespaces, socketOwners, type ProcessInfo } from "./procnet.js";
@@ -40,24 +39,10 @@ export class SocketinfoProbe implements TopologyProbe {
     }, this.cfg.interval);
   }
 
-  /** netns inode -> graph node id: the root namespace is the host's, named ones are netns nodes. */
-  private async namespaceNodes(): Promise<Map<number, string>> {
-    const out = new Map<number, string>();
-    const root = /net:\[(\d+)\]/.exec(await readlink("/proc/1/ns/net").catch(() => readlink("/proc/self/ns/net")))?.[1];
-    if (root) out.set(Number(root), hostNodeId(this.deps.hostId));
-    const names = await readdir(this.cfg.run_path).catch(() => [] as string[]);
-    await Promise.all(
-      names.map(async (name) => {
-        const st = await stat(`${this.cfg.run_path}/${name}`).catch(() => undefined);
-        if (st) out.set(st.ino, netnsNodeId(this.deps.hostId, name));
-      }),
-    );
-    return out;
-  }
-
   private async tick(): Promise<void> {
     try {
-      const [nsOfPid, nodes] = await Promise.all([processNamespaces(), this.namespaceNodes()]);
+      const [nsOfPid, byInode] = await Promise.all([processNamespaces(), namespaceNodesByInode(this.deps.hostId, this.cfg.run_path)]);
+      const nodes = new Map([...byInode].map(([ino, n]) => [ino, n.id]));
       const pidsOfNs = new Map<number, number[]>();
       for (const [pid, ns] of nsOfPid) {
         if (!nodes.has(ns)) continue;
