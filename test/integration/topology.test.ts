@@ -11,6 +11,8 @@ import { testKafka } from "../harness/kafka.ts";
 import { NetnsLab, ip } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
 import { testNames } from "../harness/names.ts";
+import { startOvs } from "../harness/ovs.ts";
+import { spawn } from "node:child_process";
 
 test("topology deltas through Kafka: snapshot, live changes under 1 s, heartbeats, stable ids across restarts", { timeout: 180_000 }, async (t) => {
   const { bootstrap } = await testKafka();
@@ -18,11 +20,25 @@ test("topology deltas through Kafka: snapshot, live changes under 1 s, heartbeat
   const topic = `${n.id}.topology`;
   const lab = new NetnsLab();
   t.after(() => lab.destroy());
-  const [a, sw] = [lab.ns("a"), lab.ns("sw")];
+  const [a, b, c, sw, ovsNs] = [lab.ns("a"), lab.ns("b"), lab.ns("c"), lab.ns("sw"), lab.ns("ovs")];
   ip("-n", sw, "link", "add", "br0", "type", "bridge");
   const [va, pa] = lab.veth("va", a, "pa", sw);
+  const [vb, pb] = lab.veth("vb", b, "pb", sw);
   ip("-n", sw, "link", "set", pa, "master", "br0");
+  ip("-n", sw, "link", "set", pb, "master", "br0");
   ip("-n", a, "addr", "add", "198.18.20.1/24", "dev", va);
+  ip("-n", b, "addr", "add", "198.18.20.2/24", "dev", vb);
+  const ovs = startOvs(ovsNs);
+  t.after(() => ovs.stop());
+  const [, po] = lab.veth("vo", c, "po", ovsNs);
+  ovs.vsctl("add-br", "brx", "--", "set", "bridge", "brx", "datapath_type=netdev");
+  ovs.vsctl("add-port", "brx", po);
+  const server = spawn(
+    "ip",
+    ["netns", "exec", b, "python3", "-c", "import socket,time\ns=socket.socket();s.bind(('198.18.20.2',8080));s.listen();time.sleep(600)"],
+    { stdio: "ignore" },
+  );
+  t.after(() => server.kill("SIGKILL"));
 
   // The consumer side: every delta, with its arrival time, and the nodes as last seen.
   const codec = new AvroCodec();
@@ -54,8 +70,9 @@ test("topology deltas through Kafka: snapshot, live changes under 1 s, heartbeat
     SKYSTREAM_AGENT_HOST_ID: n.id,
     SKYSTREAM_AGENT_TOPOLOGY_TOPIC: topic,
     SKYSTREAM_AGENT_TOPOLOGY_HEARTBEAT: "1s",
+    SKYSTREAM_AGENT_TOPOLOGY_PROBES: JSON.stringify({ host: {}, netlink: {}, socketinfo: { interval: "200ms" }, ovsdb: { address: `unix:${ovs.socket}` } }),
   };
-  const byName = (name: string) => [...nodes.values()].find((x) => x.Name === name);
+  const byName = (name: string, type?: string) => [...nodes.values()].find((x) => x.Name === name && (!type || x.Type === type));
   let agent = await startSkystream(["agent"], env);
   t.after(() => agent.kill("SIGKILL"));
   await waitFor("the snapshot", async () => received.some((r) => r.d.Op === "SNAPSHOT_END"), 60_000).catch((e: Error) => {
@@ -76,22 +93,72 @@ test("topology deltas through Kafka: snapshot, live changes under 1 s, heartbeat
     "sequence numbers increase",
   );
 
-  // Live: link down, measured from the change to the delta's arrival through the broker.
-  const t0 = Date.now();
-  ip("-n", a, "link", "set", va, "down");
-  await waitFor("link-down delta", async () => byName(va)?.Metadata.State === "DOWN", 5000, 5);
-  const latency = Date.now() - t0;
-  t.diagnostic(`link down reached the consumer in ${latency} ms`);
-  assert.ok(latency < 1000, `link-down delta took ${latency} ms`);
+  assert.ok(byName("brx", "ovsbridge"), "the OVS bridge");
+  const sockets = (ns: string) => (byName(ns)?.Metadata.Sockets as { LocalPort: number; State: string }[] | undefined) ?? [];
+  await waitFor("the server's socket", async () => sockets(b).some((x) => x.LocalPort === 8080 && x.State === "LISTEN"), 5000, 20);
+
+  // Live changes, each measured from the change to the delta's arrival through the broker.
+  const timed = async (what: string, change: () => void, holds: () => boolean) => {
+    const t0 = Date.now();
+    change();
+    await waitFor(what, async () => holds(), 5000, 5);
+    const ms = Date.now() - t0;
+    t.diagnostic(`${what}: ${ms} ms through the broker`);
+    assert.ok(ms < 1000, `${what} took ${ms} ms`);
+  };
+  await timed(
+    "link down",
+    () => ip("-n", a, "link", "set", va, "down"),
+    () => byName(va)?.Metadata.State === "DOWN",
+  );
+  await timed(
+    "MTU change",
+    () => ip("-n", a, "link", "set", va, "mtu", "1300"),
+    () => byName(va)?.Metadata.MTU === 1300,
+  );
+  await timed(
+    "address added",
+    () => ip("-n", a, "addr", "add", "198.18.21.1/24", "dev", va),
+    () => ((byName(va)?.Metadata.IPV4 as string[] | undefined) ?? []).includes("198.18.21.1/24"),
+  );
+  await timed(
+    "server stopped",
+    () => server.kill("SIGKILL"),
+    () => !sockets(b).some((x) => x.LocalPort === 8080),
+  );
+  await timed(
+    "OVS port removed",
+    () => ovs.vsctl("del-port", "brx", po),
+    () => !byName(po, "ovsport"),
+  );
+  const vbId = byName(vb)!.ID;
+  await timed(
+    "veth moved",
+    () => ip("-n", b, "link", "set", vb, "netns", c),
+    () => !nodes.has(vbId) && [...nodes.values()].some((x) => x.Name === vb && x.ID !== vbId),
+  );
+  await timed(
+    "namespace deleted",
+    () => ip("netns", "del", a),
+    () => !byName(a) && !byName(va),
+  );
   await waitFor("a heartbeat", async () => received.some((r) => r.d.Op === "HEARTBEAT"), 5000);
 
   // Restart: same ids for the same things.
-  const idsBefore = new Map([n.id, a, va, pa, "br0"].map((name) => [name, byName(name)?.ID]));
+  const keys: [string, string][] = [
+    [n.id, "host"],
+    [b, "netns"],
+    [c, "netns"],
+    [pa, "veth"],
+    ["br0", "bridge"],
+    ["brx", "ovsbridge"],
+  ];
+  const idsBefore = new Map(keys.map(([name, type]) => [`${name}/${type}`, byName(name, type)?.ID]));
   assert.equal(await agent.kill("SIGTERM"), 0, agent.output().slice(-2000));
   const snapshotsBefore = received.filter((r) => r.d.Op === "SNAPSHOT_END").length;
   nodes.clear();
   agent = await startSkystream(["agent"], env);
   await waitFor("the second snapshot", async () => received.filter((r) => r.d.Op === "SNAPSHOT_END").length > snapshotsBefore, 60_000);
-  for (const [name, id] of idsBefore) assert.equal(byName(name)?.ID, id, `${name} keeps its id`);
+  for (const [name, type] of keys) assert.equal(byName(name, type)?.ID, idsBefore.get(`${name}/${type}`), `${name} keeps its id`);
   assert.equal(await agent.kill("SIGTERM"), 0);
 });
