@@ -31,6 +31,8 @@ export class Agent {
   private readonly topology: TopologyPublisher;
   private publisher?: FlowPublisher;
   private readonly probeUp: Gauge<"probe">;
+  /** Probes that failed to start, with why (for /healthz). */
+  readonly failedProbes = new Map<string, string>();
   private readonly log: Logger;
 
   constructor(
@@ -78,6 +80,7 @@ export class Agent {
         this.probeUp.set({ probe: p.id }, 1);
       } catch (err) {
         this.probeUp.set({ probe: p.id }, 0);
+        this.failedProbes.set(p.id, errorMessage(err));
         this.log.error({ probe: p.id, err: errorMessage(err) }, "topology probe failed to start; the other probes go on");
       }
     }

@@ -76,3 +76,15 @@ test("agent --print writes the topology snapshot and flows as JSON lines without
   assert.ok(lines.every((f) => f.Host === "printer" && f.CaptureType === "synthetic"));
   assert.equal(new Set(lines.map((f) => f.UUID)).size, 5);
 });
+
+test("a topology probe that cannot start is reported once and the others run", () => {
+  const r = run(["agent", "--print", "--synthetic", "0", "--count", "1", "--log-level", "error"], {
+    SKYSTREAM_AGENT_HOST_ID: "halfway",
+    SKYSTREAM_AGENT_TOPOLOGY_PROBES: JSON.stringify({ host: {}, ovsdb: { address: "unix:/nonexistent/db.sock" } }),
+  });
+  assert.equal(r.code, 0, r.err);
+  const errors = r.err.split("\n").filter((l) => l.includes("topology probe failed to start"));
+  assert.equal(errors.length, 1, r.err);
+  assert.match(errors[0]!, /ovsdb.*cannot reach ovsdb-server at unix:\/nonexistent\/db\.sock/);
+  assert.match(r.out, /"Type":"host","Name":"halfway"/, "the host probe still ran");
+});

@@ -31,6 +31,9 @@ export function agentCommand(globals: () => GlobalOptions): Command {
         print: opts.print ? process.stdout : undefined,
       });
       await agent.start();
+      rt.health.set("probes", async () => {
+        if (agent.failedProbes.size > 0) throw new Error([...agent.failedProbes].map(([id, why]) => `${id}: ${why}`).join("; "));
+      });
       rt.log.info(
         { host_id: cfg.agent.host_id, topology: agent.topologyProbes.map((p) => p.id), flow: agent.probes.map((p) => p.id), print: !!opts.print },
         "agent running",
