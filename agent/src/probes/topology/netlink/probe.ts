@@ -46,7 +46,8 @@ export class NetlinkProbe implements TopologyProbe {
     // Anonymous namespaces come and go with processes: no file to watch, so look now and then.
     if (this.cfg.anonymous_interval > 0) this.scanTimer = setInterval(() => void this.rescanNamespaces(), this.cfg.anonymous_interval);
     if (this.cfg.metrics_interval > 0) {
-      await this.readMetrics();
+      // Counters follow the first snapshot rather than delay it.
+      this.metricsRun = this.readMetrics().finally(() => (this.metricsRun = undefined));
       this.metricsTimer = setInterval(() => {
         this.metricsRun ??= this.readMetrics().finally(() => (this.metricsRun = undefined));
       }, this.cfg.metrics_interval);
