@@ -5,12 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(build-essential python3 libssl-dev zlib1g-dev iproute2 ethtool)
-if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static); fi
+if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static tshark); fi
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  # tshark asks whether non-root users may capture; answer no without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
