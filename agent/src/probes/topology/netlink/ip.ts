@@ -98,6 +98,9 @@ export async function readNamespace(ns: NsRef): Promise<NamespaceRead> {
   const [file, argv] = inNs(ns, "ip", ["-d", "-j", "-batch", "-"]);
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(file, argv, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    // ip exits early when the namespace has just gone: the failure comes through the exit callback, and
+    // the write to its closed stdin (EPIPE) must not become an uncaught error.
+    child.stdin!.on("error", () => undefined);
     child.stdin!.end("addr show\nroute show table all\nneigh show\n");
   });
   const [links, routes, neighbours] = out
