@@ -14,6 +14,11 @@ const rows: string[][] = [["figure", "value", "reference (same run)", "ratio", "
 const row = (figure: string, value: number, unit: string, refName: string, ref: number, target: string) =>
   rows.push([figure, `${fmt(value)} ${unit}`, `${refName}: ${fmt(ref)} ${unit}`, `${(value / ref).toFixed(2)}×`, target]);
 
+function printTable(): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  "));
+}
+
 console.log(`skystream bench — ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 
 if (only.has("codec")) {
@@ -45,8 +50,7 @@ if (only.has("topology")) {
 }
 
 if (!only.has("e2e")) {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  "));
+  printTable();
   process.exit(0);
 }
 
@@ -64,6 +68,5 @@ try {
   await broker.stop();
 }
 
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  "));
+printTable();
 process.exit(0);

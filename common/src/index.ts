@@ -8,3 +8,4 @@ export * from "./config/load.js";
 export * from "./config/env.js";
 export * from "./bus/index.js";
 export * from "./retry.js";
+export * from "./periodic.js";

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { AvroCodec } from "@skystream/schemas";
+import { createLogger } from "@skystream/common";
 import { Pipeline } from "../../pipeline.js";
 import { migrate, openStorage } from "../../storage/clickhouse/index.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
@@ -37,7 +38,6 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
     .description("apply ClickHouse schema migrations and exit")
     .action(async () => {
       const cfg = readConfig(globals());
-      const { createLogger } = await import("@skystream/common");
       const log = createLogger(cfg.log, "skystream-migrate");
       const storage = await openStorage(cfg.clickhouse, log);
       const applied = await migrate(storage, cfg.clickhouse, log);

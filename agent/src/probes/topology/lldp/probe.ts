@@ -1,7 +1,7 @@
 // Probe "lldp": LLDP neighbours learnt by lldpd, as Skydive showed them: a "switch" node per chassis,
 // a "switchport" node per port (owned by and layer2 to its switch), and a layer2 edge from the port to
 // the local interface it was seen on.
-import { errorMessage } from "@skystream/common";
+import { errorMessage, every, type Periodic } from "@skystream/common";
 import { edgeId, hostNodeId, netnsNodeId, uuidv5 } from "../../../graph/ids.js";
 import type { EdgeSpec, NodeSpec } from "../../../graph/graph.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
@@ -10,8 +10,7 @@ import { neighbors, type LldpNeighbor } from "./lldpcli.js";
 
 export class LldpProbe implements TopologyProbe {
   readonly id: string;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private poll?: Periodic;
   private failing = new Set<string>();
 
   constructor(
@@ -29,9 +28,7 @@ export class LldpProbe implements TopologyProbe {
       );
     }
     await this.tick();
-    this.timer = setInterval(() => {
-      this.running ??= this.tick().finally(() => (this.running = undefined));
-    }, this.cfg.interval);
+    this.poll = every(this.cfg.interval, () => this.tick());
   }
 
   /** The interface node named `ifname` in a namespace (owned by the host or the netns node). */
@@ -91,7 +88,6 @@ export class LldpProbe implements TopologyProbe {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.poll?.stop();
   }
 }

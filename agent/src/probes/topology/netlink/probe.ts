@@ -4,7 +4,7 @@
 // wakes a re-read of that namespace (debounced); /run/netns is watched, anonymous namespaces are polled.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, watch, type FSWatcher } from "node:fs";
-import { errorMessage } from "@skystream/common";
+import { errorMessage, every, type Periodic } from "@skystream/common";
 import { listNamespaces, namespaceNodeId } from "../namespaces.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
 import { inNs, linkStats, readNamespace, type LinkStats, type NsRef } from "./ip.js";
@@ -24,8 +24,7 @@ export class NetlinkProbe implements TopologyProbe {
   private readonly watched = new Map<string, Watched>();
   private dirWatch?: FSWatcher;
   private stopped = false;
-  private metricsTimer?: NodeJS.Timeout;
-  private metricsRun?: Promise<void>;
+  private metrics?: Periodic;
   /** Last counters per interface node, for LastUpdateMetric. */
   private readonly counters = new Map<string, { at: number; m: Record<string, number> }>();
 
@@ -47,10 +46,7 @@ export class NetlinkProbe implements TopologyProbe {
     if (this.cfg.anonymous_interval > 0) this.scanTimer = setInterval(() => void this.rescanNamespaces(), this.cfg.anonymous_interval);
     if (this.cfg.metrics_interval > 0) {
       // Counters follow the first snapshot rather than delay it.
-      this.metricsRun = this.readMetrics().finally(() => (this.metricsRun = undefined));
-      this.metricsTimer = setInterval(() => {
-        this.metricsRun ??= this.readMetrics().finally(() => (this.metricsRun = undefined));
-      }, this.cfg.metrics_interval);
+      this.metrics = every(this.cfg.metrics_interval, () => this.readMetrics(), { now: true });
     }
     this.deps.log.info({ probe: this.id, namespaces: this.views.size }, "netlink probe started");
   }
@@ -176,9 +172,9 @@ export class NetlinkProbe implements TopologyProbe {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.metricsTimer);
+
     clearInterval(this.scanTimer);
-    await this.metricsRun;
+    await this.metrics?.stop();
     this.dirWatch?.close();
     for (const w of this.watched.values()) {
       w.monitor?.kill();

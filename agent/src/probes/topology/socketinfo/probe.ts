@@ -2,7 +2,7 @@
 // process at each end (pid, name, executable, command line), as the Sockets metadata of the host node
 // (root namespace) or of the netns node (named or anonymous). Polled; the walk of /proc/<pid>/fd only runs when a socket
 // inode is new, so a tick is a few reads of /proc/<pid>/net/*.
-import { errorMessage } from "@skystream/common";
+import { errorMessage, every, type Periodic } from "@skystream/common";
 import { namespaceNodesByInode } from "../namespaces.js";
 import type { TopologyProbe, TopologyProbeDeps } from "../types.js";
 import type { SocketinfoConfig } from "./config.js";
@@ -19,8 +19,7 @@ export interface Socket extends ProcessInfo {
 
 export class SocketinfoProbe implements TopologyProbe {
   readonly id: string;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private poll?: Periodic;
   private readonly owners = new Map<number, number>(); // socket inode -> pid
   private readonly processes = new Map<number, ProcessInfo>();
   private decorated = new Set<string>();
@@ -34,9 +33,7 @@ export class SocketinfoProbe implements TopologyProbe {
 
   async start(): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => {
-      this.running ??= this.tick().finally(() => (this.running = undefined));
-    }, this.cfg.interval);
+    this.poll = every(this.cfg.interval, () => this.tick());
   }
 
   private async tick(): Promise<void> {
@@ -89,7 +86,6 @@ export class SocketinfoProbe implements TopologyProbe {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.poll?.stop();
   }
 }
