@@ -48,7 +48,7 @@ export class Agent {
       registers: [deps.metrics],
     });
     this.probes = Object.entries(cfg.flow.probes).map(([id, probeCfg]) =>
-      flowProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, log, metrics: deps.metrics }),
+      flowProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, log, metrics: deps.metrics, graph: this.graph, table: cfg.flow.table }),
     );
     this.topologyProbes = Object.entries(cfg.topology.probes).map(([id, probeCfg]) =>
       topologyProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, graph: this.graph, log, metrics: deps.metrics }),

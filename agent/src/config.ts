@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { TOPICS } from "@skystream/schemas";
 import { duration, section } from "@skystream/common";
+import { flowTableConfig } from "./flow/config.js";
 import { flowProbes } from "./probes/flow/registry.js";
 import { topologyProbes } from "./probes/topology/registry.js";
 
@@ -23,6 +24,8 @@ export const agentConfig = section({
     batch_size: z.number().int().min(1).max(100_000).default(2000),
     /** Most flow records waiting for Kafka; probes wait beyond it. */
     max_buffered: z.number().int().min(1).default(100_000),
+    /** The flow table of every packet source (capture, pcap file, sFlow). */
+    table: flowTableConfig,
     /** Flow probes to run, keyed "type" or "type/name". */
     probes: flowProbes.instancesSchema(),
   }),

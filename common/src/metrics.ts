@@ -81,3 +81,8 @@ export async function startMetricsServer(
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+/** The registry's metric of that name, made by `make` the first time (for metrics several instances share). */
+export function sharedMetric<M>(registry: Registry, name: string, make: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? make();
+}

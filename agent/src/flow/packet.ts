@@ -118,16 +118,23 @@ export function decodeIp(b: Uint8Array, start = 0): Packet {
 
 function network(p: Packet, b: Uint8Array, o: number, type: number): void {
   if (type === 0x8847 || type === 0x8848) {
-    // MPLS label stack, then guess IPv4/IPv6 from the first nibble.
+    // MPLS label stack; Skydive splits flows there: the packet under the stack is the inner packet (IPv4/IPv6
+    // guessed from its first nibble) and the bottom label is the tunnel id.
+    let label = 0;
     for (;;) {
       if (o + 4 > b.length) return void (p.truncated = true);
       p.layers.push("MPLS");
+      label = ((b[o]! << 12) | (b[o + 1]! << 4) | (b[o + 2]! >> 4)) >>> 0;
       const bottom = b[o + 2]! & 1;
       o += 4;
       if (bottom) break;
     }
-    if (o >= b.length) return void (p.truncated = true);
-    return network(p, b, o, b[o]! >> 4 === 6 ? 0x86dd : 0x0800);
+    p.tunnelId = label;
+    p.inner = { layers: [], truncated: false };
+    if (o >= b.length) p.inner.truncated = true;
+    else network(p.inner, b, o, b[o]! >> 4 === 6 ? 0x86dd : 0x0800);
+    p.truncated ||= p.inner.truncated;
+    return;
   }
   if (type === 0x0806) {
     p.layers.push("ARP");
@@ -268,4 +275,34 @@ function gre(p: Packet, b: Uint8Array, o: number): void {
 /** Skydive's LayersPath of a packet, outer layers then the inner packet's. */
 export function layersPath(p: Packet): string {
   return p.inner ? `${p.layers.join("/")}/${layersPath(p.inner)}` : p.layers.join("/");
+}
+
+/** pcap link types the decoder reads (the values libpcap and pcap files use). */
+export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276, IPV4: 228, IPV6: 229 } as const;
+
+/** Decodes a captured frame by its pcap link type; undefined for a link type the decoder does not know. */
+export function decodeFrame(linkType: number, b: Uint8Array): Packet | undefined {
+  switch (linkType) {
+    case LINKTYPE.ETHERNET:
+      return decodeEthernet(b);
+    case LINKTYPE.RAW:
+    case 12:
+    case LINKTYPE.IPV4:
+    case LINKTYPE.IPV6:
+      return decodeIp(b);
+    case LINKTYPE.LINUX_SLL:
+      return fromEtherType(b, 16, b.length >= 16 ? u16(b, 14) : 0);
+    case LINKTYPE.LINUX_SLL2:
+      return fromEtherType(b, 20, b.length >= 20 ? u16(b, 0) : 0);
+    case LINKTYPE.NULL:
+      // BSD loopback: a 4-byte address family in host order (2 = IPv4; 24, 28, 30 = IPv6).
+      return decodeIp(b, 4);
+  }
+  return undefined;
+}
+
+function fromEtherType(b: Uint8Array, o: number, type: number): Packet {
+  const p: Packet = { layers: [], truncated: b.length < o };
+  if (!p.truncated) network(p, b, o, type);
+  return p;
 }

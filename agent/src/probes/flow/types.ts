@@ -1,5 +1,7 @@
 import type { FlowRecord } from "@skystream/schemas";
 import type { Factory, Logger, MetricsRegistry } from "@skystream/common";
+import type { FlowTableConfig } from "../../flow/config.js";
+import type { Graph } from "../../graph/graph.js";
 
 /** Where a flow probe hands its flows; resolves when they are accepted (the probe's backpressure). */
 export type FlowEmitter = (flows: FlowRecord[]) => Promise<void>;
@@ -9,6 +11,10 @@ export interface FlowProbeDeps {
   hostId: string;
   log: Logger;
   metrics: MetricsRegistry;
+  /** The agent's graph: where probes find the node a capture is on, and put counters they learn. */
+  graph: Graph;
+  /** Flow table settings (agent.flow.table) for probes that build flows from packets. */
+  table: FlowTableConfig;
 }
 
 export interface FlowProbe {

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { AvroCodec } from "@skystream/schemas";
 import type { Producer } from "@skystream/common";
 import { Agent } from "@skystream/agent";
+import { pcapfileConfig } from "@skystream/agent/probes/flow/pcapfile/config";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
 
 export function agentCommand(globals: () => GlobalOptions): Command {
@@ -10,12 +11,20 @@ export function agentCommand(globals: () => GlobalOptions): Command {
     .option("--print", "print the topology (as {TopologyDelta} lines) and flows as JSON lines on stdout instead of publishing (no Kafka needed)")
     .option("--synthetic <rate>", "run the synthetic flow probe at this many flows/s (0: as fast as possible)")
     .option("--count <n>", "with --synthetic: stop after n flows")
-    .action(async (opts: { print?: boolean; synthetic?: string; count?: string }) => {
+    .option("--pcap <file>", "replay a pcap/pcapng file through the flow table instead of running the configured probes, then exit")
+    .option("--filter <bpf>", "with --pcap: only the packets matching this BPF filter (needs tcpdump)")
+    .option("--node-tid <tid>", "with --pcap: NodeTID to stamp on the flows (the interface the file was captured on)")
+    .action(async (opts: { print?: boolean; synthetic?: string; count?: string; pcap?: string; filter?: string; nodeTid?: string }) => {
       const overrides: Record<string, unknown> = {};
       if (opts.synthetic !== undefined) {
         overrides.agent = { flow: { probes: { synthetic: { rate: Number(opts.synthetic), count: Number(opts.count ?? 0) } } } };
       }
       const cfg = readConfig(globals(), overrides);
+      if (opts.pcap) {
+        // A file is not this host's live view: only its flows, no topology probes, no other flow probes.
+        cfg.agent.topology.probes = {};
+        cfg.agent.flow.probes = { pcapfile: pcapfileConfig.parse({ path: opts.pcap, filter: opts.filter ?? "", node_tid: opts.nodeTid ?? "" }) };
+      }
       const rt = await boot("agent", cfg, opts.print ? "memory" : cfg.bus.type);
       let producer: Producer | undefined;
       if (!opts.print) {

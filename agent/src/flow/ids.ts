@@ -1,0 +1,36 @@
+// Skydive's flow ids, from the flow's canonical key strings (built by the flow table):
+//   TrackingID   = xxHash64 of the L2+ key (L3+ in L3 mode): the same at every capture point of a conversation;
+//   L3TrackingID = xxHash64 of the L3+ key only: survives MAC rewrites along a routed path;
+//   UUID         = xxHash64, seeded with the table key's hash, of big-endian Start (ms) + NodeTID: unique per
+//                  capture point and per occurrence of the conversation.
+// Hashes are computed when a flow is emitted, never per packet.
+import xxhash from "xxhash-wasm";
+
+type XXHash = Awaited<ReturnType<typeof xxhash>>;
+let hasher: XXHash | undefined;
+
+/** Loads the xxHash WebAssembly module once; every FlowTable needs it before its first emission. */
+export async function loadFlowHasher(): Promise<void> {
+  hasher ??= await xxhash();
+}
+
+const encoder = new TextEncoder();
+const hex = (v: bigint) => v.toString(16).padStart(16, "0");
+
+function h(): XXHash {
+  if (!hasher) throw new Error("flow ids: call loadFlowHasher() first");
+  return hasher;
+}
+
+export function trackingId(key: string): string {
+  return hex(h().h64Raw(encoder.encode(key)));
+}
+
+export function flowUuid(tableKey: string, startMs: number, nodeTID: string): string {
+  const x = h();
+  const tid = encoder.encode(nodeTID);
+  const data = new Uint8Array(8 + tid.length);
+  new DataView(data.buffer).setBigInt64(0, BigInt(Math.floor(startMs)));
+  data.set(tid, 8);
+  return hex(x.h64Raw(data, x.h64Raw(encoder.encode(tableKey))));
+}

@@ -1,0 +1,96 @@
+// What every packet source shares: frames are decoded by link type and counted into a flow table, with
+// counters by probe (packets, bytes, undecodable frames by reason, flows held, evicted).
+import { Counter, Gauge, sharedMetric, type MetricsRegistry } from "@skystream/common";
+import type { FlowRecord } from "@skystream/schemas";
+import type { FlowTableConfig } from "./config.js";
+import { decodeFrame } from "./packet.js";
+import { FlowTable, type CapturePoint } from "./table.js";
+
+export interface PacketCounters {
+  packets: Counter<"probe">;
+  undecodable: Counter<"probe" | "reason">;
+}
+
+export function packetCounters(registry: MetricsRegistry): PacketCounters {
+  return {
+    packets: sharedMetric(
+      registry,
+      "skystream_agent_packets_total",
+      () => new Counter({ name: "skystream_agent_packets_total", help: "Packets counted into flow tables", labelNames: ["probe"], registers: [registry] }),
+    ),
+    undecodable: sharedMetric(
+      registry,
+      "skystream_agent_packets_undecodable_total",
+      () =>
+        new Counter({
+          name: "skystream_agent_packets_undecodable_total",
+          help: "Frames or datagrams skipped, by reason (unknown_linktype, truncated, and the sFlow decoder's reasons)",
+          labelNames: ["probe", "reason"],
+          registers: [registry],
+        }),
+    ),
+  };
+}
+
+/** One flow table fed with captured frames. */
+export class PacketFlows {
+  readonly table: FlowTable;
+  private counted = 0;
+
+  constructor(
+    cfg: FlowTableConfig,
+    point: CapturePoint,
+    private readonly probe: string,
+    private readonly counters: PacketCounters,
+  ) {
+    this.table = new FlowTable(cfg, point);
+  }
+
+  /** Decodes a frame and counts it at `time` (ms); `length` is its length on the wire. */
+  frame(linkType: number, data: Uint8Array, time: number, length: number): void {
+    const p = decodeFrame(linkType, data);
+    if (!p) {
+      this.counters.undecodable.inc({ probe: this.probe, reason: "unknown_linktype" });
+      return;
+    }
+    this.table.packet(p, time, length);
+    this.table.advance(time);
+    // Batched: a counter increment per packet would cost more than the flow table does.
+    if (++this.counted === 4096) this.sync();
+  }
+
+  /** Brings the packet counter up to date. */
+  sync(): void {
+    if (this.counted > 0) this.counters.packets.inc({ probe: this.probe }, this.counted);
+    this.counted = 0;
+  }
+
+  drain(): FlowRecord[] {
+    this.sync();
+    return this.table.drain();
+  }
+}
+
+const heldBy = new WeakMap<MetricsRegistry, Map<string, () => number>>();
+
+/** Reports the probe's flows held (skystream_agent_flows_held{probe}), read from `held` when scraped. */
+export function reportFlowsHeld(registry: MetricsRegistry, probe: string, held: () => number): void {
+  let probes = heldBy.get(registry);
+  if (!probes) heldBy.set(registry, (probes = new Map()));
+  probes.set(probe, held);
+  const all = probes;
+  sharedMetric(
+    registry,
+    "skystream_agent_flows_held",
+    () =>
+      new Gauge({
+        name: "skystream_agent_flows_held",
+        help: "Flows in the probe's flow tables",
+        labelNames: ["probe"],
+        registers: [registry],
+        collect() {
+          for (const [id, fn] of all) this.set({ probe: id }, fn());
+        },
+      }),
+  );
+}
