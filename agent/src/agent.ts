@@ -1,7 +1,7 @@
 // The agent: runs the configured probes and publishes what they see. It never talks to ClickHouse.
 // Topology probes fill the agent's graph, published as TopologyDeltas; flow probes emit FlowRecords.
 // A probe that fails to start is logged once and marked down in skystream_agent_probe_up; the others run.
-import type { AvroCodec, FlowRecord } from "@skystream/schemas";
+import { DLQ_HEADERS, TOPICS, type AvroCodec, type FlowRecord } from "@skystream/schemas";
 import { Gauge, errorMessage, type Logger, type MetricsRegistry, type Producer } from "@skystream/common";
 import type { AgentConfig } from "./config.js";
 import { Graph } from "./graph/graph.js";
@@ -20,6 +20,21 @@ export interface AgentDeps {
   producer?: Producer;
   /** --print: the graph, its changes and the flows as JSON lines on this stream instead of Kafka. */
   print?: NodeJS.WritableStream;
+}
+
+/** Bad input a probe received (an undecodable sFlow datagram) goes to the dead-letter topic, with why. */
+function agentDeadLetters(producer: Producer, log: Logger): (data: Uint8Array, reason: string, error: string) => void {
+  let failing = false;
+  return (data, reason, error) => {
+    const headers = { [DLQ_HEADERS.reason]: reason, [DLQ_HEADERS.error]: error.slice(0, 500), [DLQ_HEADERS.stage]: "agent" };
+    producer.send(TOPICS.dlq, [{ value: Buffer.from(data), headers }]).then(
+      () => (failing = false),
+      (err) => {
+        if (!failing) log.error({ err: errorMessage(err), reason }, "could not dead-letter bad input (counted in skystream_agent_packets_undecodable_total)");
+        failing = true;
+      },
+    );
+  };
 }
 
 export class Agent {
@@ -47,8 +62,9 @@ export class Agent {
       labelNames: ["probe"],
       registers: [deps.metrics],
     });
+    const deadLetter = deps.producer ? agentDeadLetters(deps.producer, log) : undefined;
     this.probes = Object.entries(cfg.flow.probes).map(([id, probeCfg]) =>
-      flowProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, log, metrics: deps.metrics, graph: this.graph, table: cfg.flow.table }),
+      flowProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, log, metrics: deps.metrics, graph: this.graph, table: cfg.flow.table, deadLetter }),
     );
     this.topologyProbes = Object.entries(cfg.topology.probes).map(([id, probeCfg]) =>
       topologyProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, graph: this.graph, log, metrics: deps.metrics }),

@@ -11,6 +11,21 @@ export interface PacketCounters {
   undecodable: Counter<"probe" | "reason">;
 }
 
+/** Frames or datagrams skipped, by probe and reason (one counter for every packet source). */
+export function undecodableCounter(registry: MetricsRegistry): Counter<"probe" | "reason"> {
+  return sharedMetric(
+    registry,
+    "skystream_agent_packets_undecodable_total",
+    () =>
+      new Counter({
+        name: "skystream_agent_packets_undecodable_total",
+        help: "Frames or datagrams skipped, by reason (unknown_linktype, and the sFlow decoder's reasons)",
+        labelNames: ["probe", "reason"],
+        registers: [registry],
+      }),
+  );
+}
+
 export function packetCounters(registry: MetricsRegistry): PacketCounters {
   return {
     packets: sharedMetric(
@@ -18,17 +33,7 @@ export function packetCounters(registry: MetricsRegistry): PacketCounters {
       "skystream_agent_packets_total",
       () => new Counter({ name: "skystream_agent_packets_total", help: "Packets counted into flow tables", labelNames: ["probe"], registers: [registry] }),
     ),
-    undecodable: sharedMetric(
-      registry,
-      "skystream_agent_packets_undecodable_total",
-      () =>
-        new Counter({
-          name: "skystream_agent_packets_undecodable_total",
-          help: "Frames or datagrams skipped, by reason (unknown_linktype, truncated, and the sFlow decoder's reasons)",
-          labelNames: ["probe", "reason"],
-          registers: [registry],
-        }),
-    ),
+    undecodable: undecodableCounter(registry),
   };
 }
 
@@ -54,7 +59,6 @@ export class PacketFlows {
       return;
     }
     this.table.packet(p, time, length);
-    this.table.advance(time);
     // Batched: a counter increment per packet would cost more than the flow table does.
     if (++this.counted === 4096) this.sync();
   }

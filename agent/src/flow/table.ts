@@ -196,6 +196,8 @@ export class FlowTable {
    * how many packets it stands for (an sFlow sampling rate: packets and bytes are multiplied by it).
    */
   packet(p: Packet, time: number, length: number, scale = 1): void {
+    // Time moves first: a packet after its flow's expiry starts a new flow.
+    if (time >= this.nextSweep || time >= this.nextUpdate) this.advance(time);
     this.stats.packets += scale;
     this.stats.bytes += length * scale;
     if (p.truncated) this.stats.truncated++;
@@ -213,18 +215,18 @@ export class FlowTable {
     const icmp = seg.icmp;
     const srcPort = t ? t.srcPort : 0;
     const dstPort = t ? t.dstPort : 0;
-    // The outer UDP flow of VXLAN/Geneve: the source port is per-flow entropy, left out of the key.
-    const keySrcPort = seg.inner && t && t.protocol === "UDP" ? 0 : srcPort;
+    // The outer UDP flow of VXLAN/Geneve: the source port is per-flow entropy and both directions go to
+    // the tunnel port, so the key holds the tunnel port alone.
+    const tunnel = seg.inner !== undefined && t !== undefined && t.protocol === "UDP";
     let swapped = false;
-    if (ip) swapped = ip.src > ip.dst || (ip.src === ip.dst && keySrcPort > dstPort);
+    if (ip) swapped = ip.src > ip.dst || (ip.src === ip.dst && !tunnel && srcPort > dstPort);
     else if (eth) swapped = eth.src > eth.dst;
 
     let l3 = "";
     if (ip) {
       const icmpKey = icmp ? `${icmpType(icmp.version, icmp.type)}/${icmp.code}/${icmp.id}` : "";
-      l3 = swapped
-        ? `${ip.version}|${ip.dst}|${ip.src}|${ip.protocol}|${dstPort}|${keySrcPort}|${icmpKey}|${seg.tunnelId ?? 0}`
-        : `${ip.version}|${ip.src}|${ip.dst}|${ip.protocol}|${keySrcPort}|${dstPort}|${icmpKey}|${seg.tunnelId ?? 0}`;
+      const ports = tunnel ? `0|${dstPort}` : swapped ? `${dstPort}|${srcPort}` : `${srcPort}|${dstPort}`;
+      l3 = `${ip.version}|${swapped ? ip.dst : ip.src}|${swapped ? ip.src : ip.dst}|${ip.protocol}|${ports}|${icmpKey}|${seg.tunnelId ?? 0}`;
     }
     let l2 = l3;
     if (!ip || this.cfg.layer_key_mode === "L2") {

@@ -15,6 +15,8 @@ export interface FlowProbeDeps {
   graph: Graph;
   /** Flow table settings (agent.flow.table) for probes that build flows from packets. */
   table: FlowTableConfig;
+  /** Sends bad input (an undecodable datagram) to the dead-letter topic with the reason; absent in --print mode. */
+  deadLetter?: (data: Uint8Array, reason: string, error: string) => void;
 }
 
 export interface FlowProbe {

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { AvroCodec } from "@skystream/schemas";
+import { AvroCodec, TOPICS } from "@skystream/schemas";
 import type { Producer } from "@skystream/common";
 import { Agent } from "@skystream/agent";
 import { pcapfileConfig } from "@skystream/agent/probes/flow/pcapfile/config";
@@ -28,7 +28,7 @@ export function agentCommand(globals: () => GlobalOptions): Command {
       const rt = await boot("agent", cfg, opts.print ? "memory" : cfg.bus.type);
       let producer: Producer | undefined;
       if (!opts.print) {
-        await ensureTopics(rt, [cfg.agent.flow.topic, cfg.agent.topology.topic]);
+        await ensureTopics(rt, [cfg.agent.flow.topic, cfg.agent.topology.topic, TOPICS.dlq, TOPICS.control]);
         producer = rt.bus.producer();
         await producer.connect();
       }

@@ -219,6 +219,10 @@ function counterRecord(r: Reader, tag: string): Record<string, unknown> | undefi
   const out: Record<string, number> = {};
   if (tag === "0:1") for (const k of GENERIC) out[k] = GENERIC_64.has(k) ? r.u64() : r.u32();
   else if (tag === "0:2") for (const k of ETHERNET) out[k] = r.u32();
+  else if (tag === "0:1004")
+    return { datapathId: r.u64(), portNo: r.u32() }; // OpenFlow port (sflow_openflow.txt)
+  else if (tag === "0:1005")
+    return { portName: new TextDecoder().decode(r.opaque()) }; // port name
   else return undefined;
   return out;
 }

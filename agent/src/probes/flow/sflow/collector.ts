@@ -1,0 +1,225 @@
+// What the sFlow collector does with each datagram, socket aside (so tests and benchmarks feed it bytes):
+// - counts lost datagrams from each exporter's sequence numbers (agent address + sub-agent);
+// - turns flow samples into packets (the sampled header through the packet decoder, or the sampled
+//   IPv4/IPv6 record when there is no header) counted into a flow table per exporter data source and input
+//   port, scaled by the sampling rate;
+// - puts counter samples (generic and Ethernet interface counters) on the interface node of the agent's
+//   graph they describe, as the node's `SFlow` metadata.
+import { Counter, sharedMetric, type MetricsRegistry } from "@skystream/common";
+import type { FlowRecord } from "@skystream/schemas";
+import type { FlowTableConfig } from "../../../flow/config.js";
+import { decodeEthernet, decodeIp, type Packet } from "../../../flow/packet.js";
+import { undecodableCounter } from "../../../flow/source.js";
+import { FlowTable } from "../../../flow/table.js";
+import type { Graph } from "../../../graph/graph.js";
+import { SflowDecodeError, decodeSflow, type SflowDatagram, type SflowSample } from "./decode.js";
+
+export interface SflowCounters {
+  datagrams: Counter<"probe">;
+  lost: Counter<"probe" | "exporter">;
+  samples: Counter<"probe" | "kind">;
+  invalid: Counter<"probe" | "reason">;
+}
+
+export function sflowCounters(registry: MetricsRegistry): SflowCounters {
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    sharedMetric(registry, name, () => new Counter<L>({ name, help, labelNames, registers: [registry] }));
+  return {
+    datagrams: counter("skystream_agent_sflow_datagrams_total", "sFlow datagrams received", ["probe"]),
+    lost: counter("skystream_agent_sflow_datagrams_lost_total", "sFlow datagrams missing from an exporter's sequence numbers", ["probe", "exporter"]),
+    samples: counter("skystream_agent_sflow_samples_total", "sFlow samples decoded, by kind (flow, counters, discard, unknown)", ["probe", "kind"]),
+    invalid: undecodableCounter(registry),
+  };
+}
+
+export interface SflowCollectorOptions {
+  probe: string;
+  hostId: string;
+  table: FlowTableConfig;
+  graph: Graph;
+  counters: SflowCounters;
+  /** A datagram that does not decode: the bytes and why (the probe dead-letters them). */
+  onInvalid?: (datagram: Uint8Array, reason: string, error: string) => void;
+}
+
+interface ExporterState {
+  sequence: number;
+}
+
+const HEADER_ETHERNET = 1;
+const HEADER_IPV4 = 11;
+const HEADER_IPV6 = 12;
+
+export class SflowCollector {
+  private readonly exporters = new Map<string, ExporterState>();
+  private readonly tables = new Map<string, FlowTable>();
+  /** Interface names learned from counter samples (OVS record 1005), by "exporter/ifIndex". */
+  private readonly portNames = new Map<string, string>();
+  readonly totals = { datagrams: 0, lost: 0, flowSamples: 0, counterSamples: 0, invalid: 0 };
+
+  constructor(private readonly o: SflowCollectorOptions) {}
+
+  /** Handles one datagram received at `now` (ms). */
+  datagram(buf: Uint8Array, now: number): void {
+    const { counters, probe } = this.o;
+    this.totals.datagrams++;
+    counters.datagrams.inc({ probe });
+    let d: SflowDatagram;
+    try {
+      d = decodeSflow(buf);
+    } catch (err) {
+      const reason = err instanceof SflowDecodeError ? err.reason : "invalid";
+      this.totals.invalid++;
+      counters.invalid.inc({ probe, reason: `sflow_${reason}` });
+      this.o.onInvalid?.(buf, `sflow_${reason}`, (err as Error).message);
+      return;
+    }
+    const exporter = `${d.agent}/${d.subAgentId}`;
+    const state = this.exporters.get(exporter);
+    if (!state) this.exporters.set(exporter, { sequence: d.sequence });
+    else {
+      const gap = d.sequence - state.sequence - 1;
+      // A gap is loss; going backwards is an exporter restart (or reordering): start over from there.
+      if (gap > 0 && gap < 1_000_000) {
+        this.totals.lost += gap;
+        counters.lost.inc({ probe, exporter }, gap);
+      }
+      state.sequence = d.sequence;
+    }
+    for (const s of d.samples) {
+      counters.samples.inc({ probe, kind: s.kind });
+      if (s.kind === "flow") this.flowSample(d, s, now);
+      else if (s.kind === "counters") this.counterSample(d, s, now);
+    }
+  }
+
+  private flowSample(d: SflowDatagram, s: SflowSample, now: number): void {
+    this.totals.flowSamples++;
+    let packet: Packet | undefined;
+    let length = 0;
+    for (const r of s.records) {
+      const data = r.data as Record<string, unknown> | undefined;
+      if (!data) continue;
+      if (r.tag === "0:1") {
+        const proto = data.headerProtocol as number;
+        const header = data.header as Uint8Array;
+        if (proto === HEADER_ETHERNET) packet = decodeEthernet(header);
+        else if (proto === HEADER_IPV4 || proto === HEADER_IPV6) packet = decodeIp(header);
+        else continue;
+        length = data.frameLength as number;
+        break;
+      }
+      if ((r.tag === "0:3" || r.tag === "0:4") && !packet) {
+        packet = sampledIp(data, r.tag === "0:3" ? 4 : 6);
+        length = data.length as number;
+      }
+    }
+    if (!packet) {
+      this.o.counters.invalid.inc({ probe: this.o.probe, reason: "sflow_no_packet_record" });
+      return;
+    }
+    const rate = Math.max(1, s.samplingRate ?? 1);
+    this.tableFor(d, s).packet(packet, now, length, rate);
+  }
+
+  private tableFor(d: SflowDatagram, s: SflowSample): FlowTable {
+    const input = s.input?.format === 0 ? s.input.value : 0;
+    const key = `${d.agent}/${d.subAgentId}/${s.sourceIdType}:${s.sourceIdIndex}/${input}`;
+    let t = this.tables.get(key);
+    if (!t) {
+      t = new FlowTable(this.o.table, {
+        host: this.o.hostId,
+        nodeTID: this.nodeOf(d, input)?.TID ?? "",
+        captureID: "",
+        captureType: "sflow",
+        samplingRate: s.samplingRate ?? 1,
+        exporter: {
+          Address: d.agent,
+          SubAgentID: d.subAgentId,
+          InIfIndex: input,
+          OutIfIndex: s.output?.format === 0 ? s.output.value : 0,
+        },
+      });
+      this.tables.set(key, t);
+    }
+    return t;
+  }
+
+  /** The interface node an exporter's ifIndex is: the one of that ifIndex (and learned name) in the agent's graph. */
+  private nodeOf(d: SflowDatagram, ifIndex: number): { ID: string; TID: string } | undefined {
+    if (!ifIndex) return undefined;
+    const name = this.portNames.get(`${d.agent}/${d.subAgentId}/${ifIndex}`);
+    let match: { ID: string; TID: string } | undefined;
+    let matches = 0;
+    for (const n of this.o.graph.nodes.values()) {
+      if (n.Metadata.IfIndex !== ifIndex) continue;
+      if (name !== undefined && n.Name !== name) continue;
+      match = { ID: n.ID, TID: String(n.Metadata.TID ?? n.ID) };
+      matches++;
+    }
+    // ifIndexes repeat across namespaces: without a name to tell them apart, an ambiguous match is none.
+    return matches === 1 ? match : undefined;
+  }
+
+  private counterSample(d: SflowDatagram, s: SflowSample, now: number): void {
+    this.totals.counterSamples++;
+    let generic: Record<string, number> | undefined;
+    let ethernet: Record<string, number> | undefined;
+    for (const r of s.records) {
+      if (r.tag === "0:1") generic = r.data as Record<string, number>;
+      else if (r.tag === "0:2") ethernet = r.data as Record<string, number>;
+      else if (r.tag === "0:1005" && s.sourceIdType === 0) {
+        this.portNames.set(`${d.agent}/${d.subAgentId}/${s.sourceIdIndex}`, (r.data as { portName: string }).portName);
+      }
+    }
+    if (!generic) return;
+    const ifIndex = generic.ifIndex ?? 0;
+    const node = this.nodeOf(d, ifIndex);
+    if (!node) return;
+    this.o.graph.decorate(`${this.o.probe}/${d.agent}`, node.ID, {
+      SFlow: { Agent: d.agent, SubAgentID: d.subAgentId, ...generic, ...(ethernet ?? {}), Last: now },
+    });
+  }
+
+  /** Advances every table to `now` and returns the flows they emitted. */
+  advance(now: number): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    for (const t of this.tables.values()) {
+      t.advance(now);
+      for (const f of t.drain()) out.push(f);
+    }
+    return out;
+  }
+
+  /** Emits every flow held (collector stop). */
+  flush(now: number): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    for (const t of this.tables.values()) {
+      t.flush(now);
+      for (const f of t.drain()) out.push(f);
+    }
+    return out;
+  }
+
+  get flowsHeld(): number {
+    let n = 0;
+    for (const t of this.tables.values()) n += t.size;
+    return n;
+  }
+}
+
+/** A packet from an sFlow sampled IPv4/IPv6 record (no header sampled). */
+function sampledIp(data: Record<string, unknown>, version: 4 | 6): Packet {
+  const protocol = data.protocol as number;
+  const p: Packet = {
+    layers: [version === 4 ? "IPv4" : "IPv6"],
+    ip: { version, src: data.src as string, dst: data.dst as string, protocol, length: data.length as number, ttl: 0, fragment: false },
+    truncated: false,
+  };
+  const name = protocol === 6 ? "TCP" : protocol === 17 ? "UDP" : protocol === 132 ? "SCTP" : undefined;
+  if (name) {
+    p.layers.push(name);
+    p.transport = { protocol: name, srcPort: data.srcPort as number, dstPort: data.dstPort as number, flags: (data.tcpFlags as number) ?? 0 };
+  }
+  return p;
+}

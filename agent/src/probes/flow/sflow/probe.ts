@@ -1,0 +1,85 @@
+// The sFlow v5 collector: a UDP socket with a large receive buffer; datagrams go to the SflowCollector,
+// and every flush_interval the flow tables are advanced and their flows handed to the publisher.
+import { createSocket, type Socket } from "node:dgram";
+import { errorMessage } from "@skystream/common";
+import { loadFlowHasher } from "../../../flow/ids.js";
+import { reportFlowsHeld } from "../../../flow/source.js";
+import type { FlowEmitter, FlowProbe, FlowProbeDeps } from "../types.js";
+import { SflowCollector, sflowCounters } from "./collector.js";
+import type { SflowConfig } from "./config.js";
+
+export class SflowProbe implements FlowProbe {
+  readonly id: string;
+  readonly finite = false;
+  private socket?: Socket;
+  private timer?: NodeJS.Timeout;
+  private collector?: SflowCollector;
+  private emitting: Promise<void> = Promise.resolve();
+  private emit?: FlowEmitter;
+  /** Bound address once listening (the port may have been 0). */
+  address = "";
+
+  constructor(
+    private readonly cfg: SflowConfig,
+    private readonly deps: FlowProbeDeps,
+  ) {
+    this.id = deps.id;
+  }
+
+  async start(emit: FlowEmitter): Promise<void> {
+    await loadFlowHasher();
+    const { deps } = this;
+    this.emit = emit;
+    const collector = (this.collector = new SflowCollector({
+      probe: this.id,
+      hostId: deps.hostId,
+      table: deps.table,
+      graph: deps.graph,
+      counters: sflowCounters(deps.metrics),
+      onInvalid: deps.deadLetter ? (data, reason, error) => deps.deadLetter!(data, reason, error) : undefined,
+    }));
+    reportFlowsHeld(deps.metrics, this.id, () => collector.flowsHeld);
+    const i = this.cfg.listen.lastIndexOf(":");
+    const host = this.cfg.listen.slice(0, i).replace(/^\[|\]$/g, "");
+    const port = Number(this.cfg.listen.slice(i + 1));
+    const socket = (this.socket = createSocket({ type: host.includes(":") ? "udp6" : "udp4", recvBufferSize: this.cfg.receive_buffer }));
+    socket.on("message", (msg) => collector.datagram(msg, Date.now()));
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(port, host, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    socket.on("error", (err) => deps.log.error({ probe: this.id, err: errorMessage(err) }, "sFlow socket error"));
+    const a = socket.address();
+    this.address = `${a.address}:${a.port}`;
+    deps.log.info({ probe: this.id, listen: this.address, receive_buffer: socket.getRecvBufferSize() }, "sFlow collector listening");
+    this.timer = setInterval(() => this.flush(collector.advance(Date.now())), this.cfg.flush_interval);
+  }
+
+  /** Hands flows to the publisher one batch at a time (a slow publisher delays flushes, never reorders them). */
+  private flush(flows: ReturnType<SflowCollector["advance"]>): void {
+    if (flows.length === 0 || !this.emit) return;
+    const emit = this.emit;
+    this.emitting = this.emitting
+      .then(() => emit(flows))
+      .catch((err) => this.deps.log.error({ probe: this.id, err: errorMessage(err) }, "emitting sFlow flows failed"));
+  }
+
+  /** The collector, for tests: totals and tables. */
+  get stats(): SflowCollector["totals"] | undefined {
+    return this.collector?.totals;
+  }
+
+  done(): Promise<void> {
+    return new Promise(() => {});
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
+    if (this.collector) this.flush(this.collector.flush(Date.now()));
+    await this.emitting;
+  }
+}

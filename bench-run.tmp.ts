@@ -1,0 +1,16 @@
+import { readCaptureFile } from "./agent/src/flow/pcapfile.ts";
+import { decodeFrame } from "./agent/src/flow/packet.ts";
+import { FlowTable } from "./agent/src/flow/table.ts";
+import { flowTableConfig } from "./agent/src/flow/config.ts";
+import { loadFlowHasher } from "./agent/src/flow/ids.ts";
+await loadFlowHasher();
+const t = new FlowTable(flowTableConfig.parse({}), { host: "h", nodeTID: "n", captureID: "", captureType: "pcapfile" });
+let t0 = performance.now(); let n = 0;
+readCaptureFile(process.argv[2]!, (p) => { n++; });
+console.log("read only", (n / ((performance.now() - t0) / 1000) / 1e6).toFixed(2), "Mpps");
+t0 = performance.now(); n = 0;
+readCaptureFile(process.argv[2]!, (p) => { n++; decodeFrame(p.linkType, p.data); });
+console.log("read+decode", (n / ((performance.now() - t0) / 1000) / 1e6).toFixed(2), "Mpps");
+t0 = performance.now(); n = 0;
+readCaptureFile(process.argv[2]!, (p) => { n++; const d = decodeFrame(p.linkType, p.data)!; t.packet(d, p.time, p.length); });
+console.log("read+decode+table", (n / ((performance.now() - t0) / 1000) / 1e6).toFixed(2), "Mpps", t.size);
