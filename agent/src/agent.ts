@@ -1,8 +1,9 @@
 // The agent: runs the configured probes and publishes what they see. It never talks to ClickHouse.
 // Topology probes fill the agent's graph, published as TopologyDeltas; flow probes emit FlowRecords.
 // A probe that fails to start is logged once and marked down in skystream_agent_probe_up; the others run.
-import { DLQ_HEADERS, TOPICS, type AvroCodec, type FlowRecord } from "@skystream/schemas";
-import { Gauge, errorMessage, type Logger, type MetricsRegistry, type Producer } from "@skystream/common";
+import { CONTROL_MESSAGE, DLQ_HEADERS, TOPICS, type AvroCodec, type ControlMessage, type FlowRecord } from "@skystream/schemas";
+import { Counter, Gauge, errorMessage, type Consumer, type Logger, type MetricsRegistry, type Producer } from "@skystream/common";
+import { CaptureManager } from "./captures/manager.js";
 import type { AgentConfig } from "./config.js";
 import { Graph } from "./graph/graph.js";
 import { TopologyPublisher, kafkaDeltaSink, type DeltaSink } from "./graph/publisher.js";
@@ -20,6 +21,8 @@ export interface AgentDeps {
   producer?: Producer;
   /** --print: the graph, its changes and the flows as JSON lines on this stream instead of Kafka. */
   print?: NodeJS.WritableStream;
+  /** Consumer of the control topic (captures on demand); absent: no captures on demand. */
+  control?: Consumer;
 }
 
 /** Bad input a probe received (an undecodable sFlow datagram) goes to the dead-letter topic, with why. */
@@ -46,6 +49,9 @@ export class Agent {
   private readonly topology: TopologyPublisher;
   private publisher?: FlowPublisher;
   private readonly probeUp: Gauge<"probe">;
+  /** Captures on demand (when the agent follows the control topic). */
+  readonly captures?: CaptureManager;
+  private readonly deadLetter?: (data: Uint8Array, reason: string, error: string) => void;
   /** Probes that failed to start, with why (for /healthz). */
   readonly failedProbes = new Map<string, string>();
   private readonly log: Logger;
@@ -62,7 +68,18 @@ export class Agent {
       labelNames: ["probe"],
       registers: [deps.metrics],
     });
-    const deadLetter = deps.producer ? agentDeadLetters(deps.producer, log) : undefined;
+    const deadLetter = (this.deadLetter = deps.producer ? agentDeadLetters(deps.producer, log) : undefined);
+    if (deps.control && cfg.captures.enabled) {
+      this.captures = new CaptureManager({
+        hostId: cfg.host_id,
+        graph: this.graph,
+        log,
+        metrics: deps.metrics,
+        table: cfg.flow.table,
+        settings: cfg.captures,
+        deadLetter,
+      });
+    }
     this.probes = Object.entries(cfg.flow.probes).map(([id, probeCfg]) =>
       flowProbes.factoryOf(id)!.create(probeCfg, { id, hostId: cfg.host_id, log, metrics: deps.metrics, graph: this.graph, table: cfg.flow.table, deadLetter }),
     );
@@ -105,6 +122,33 @@ export class Agent {
       await p.start(this.emit);
       this.probeUp.set({ probe: p.id }, 1);
     }
+    if (this.captures && this.deps.control) await this.followControl(this.captures, this.deps.control);
+  }
+
+  /** Reads the control topic from its beginning (never committing: every start replays the capture set). */
+  private async followControl(captures: CaptureManager, consumer: Consumer): Promise<void> {
+    const invalid = new Counter({
+      name: "skystream_agent_control_invalid_total",
+      help: "Control messages that could not be read (dead-lettered)",
+      registers: [this.deps.metrics],
+    });
+    captures.start(this.emit);
+    await consumer.connect();
+    await consumer.subscribe([this.cfg.captures.topic], true);
+    void consumer.run({
+      onBatch: async (batch) => {
+        for (const m of batch.messages) {
+          if (!m.value) continue;
+          try {
+            captures.apply(this.deps.codec.decode<ControlMessage>(m.value, CONTROL_MESSAGE).value);
+          } catch (err) {
+            invalid.inc();
+            this.log.error({ err: errorMessage(err), offset: m.offset, partition: m.partition }, "unreadable control message; dead-lettered");
+            this.deadLetter?.(m.value, "control_decode", errorMessage(err));
+          }
+        }
+      },
+    });
   }
 
   /** True when every flow probe stops by itself (a bounded run): the agent ends when they are done. */
@@ -120,6 +164,8 @@ export class Agent {
 
   /** Stops the probes, then waits until what they emitted is acknowledged. */
   async stop(): Promise<void> {
+    await this.deps.control?.disconnect().catch(() => undefined);
+    await this.captures?.stop();
     await Promise.all([...this.probes.map((p) => p.stop()), ...this.topologyProbes.map((p) => p.stop())]);
     await this.topology.stop();
     await this.publisher?.flush();

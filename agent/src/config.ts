@@ -17,6 +17,16 @@ export const agentConfig = section({
     /** Topology probes to run, keyed "type" or "type/name". */
     probes: topologyProbes.instancesSchema({ host: {}, netlink: {}, socketinfo: {}, ethtool: {} }),
   }),
+  captures: section({
+    /** Follow the control topic and run the captures it asks for on this host's nodes. */
+    enabled: z.boolean().default(true),
+    /** Topic capture orders are read from (from its beginning, at every start). */
+    topic: z.string().min(1).default(TOPICS.control),
+    /** Address the sFlow collectors of sflow/ovssflow captures bind to (OVS exports there). */
+    sflow_address: z.string().default("127.0.0.1"),
+    /** OVSDB server that ovssflow captures configure. */
+    ovsdb: z.string().default("unix:/var/run/openvswitch/db.sock"),
+  }),
   flow: section({
     /** Topic flows are published to. */
     topic: z.string().min(1).default(TOPICS.flows),

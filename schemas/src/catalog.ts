@@ -50,3 +50,4 @@ export function builtinCatalog(): SchemaEntry[] {
 
 export const FLOW_RECORD = "skystream.flow.FlowRecord";
 export const TOPOLOGY_DELTA = "skystream.topology.TopologyDelta";
+export const CONTROL_MESSAGE = "skystream.control.ControlMessage";

@@ -211,3 +211,42 @@ export interface Edge {
   DeletedAt?: null | number;
   Revision: number;
 }
+
+/** An order to agents, on skystream.control.v1 keyed by the resource's UUID. Agents read the topic from its beginning on start, so the latest message per capture is that capture's state (the topic is compacted). */
+export interface ControlMessage {
+  /** CAPTURE_SET creates or replaces the capture; CAPTURE_DELETE stops it everywhere. */
+  Op: ControlOp;
+  /** When the order was given. */
+  Time: number;
+  Capture: Capture;
+}
+
+export type ControlOp = "CAPTURE_SET" | "CAPTURE_DELETE";
+
+/** Skydive's Capture resource: packets of the interfaces the query selects become flows stamped with this UUID as CaptureID. */
+export interface Capture {
+  UUID: string;
+  /** Nodes to capture on, e.g. G.V().Has('Type', 'veth', 'Name', 'eth0'); re-evaluated as the topology changes. */
+  GremlinQuery: string;
+  BPFFilter?: string;
+  Name?: string;
+  Description?: string;
+  /** pcap, afpacket, sflow or ovssflow; empty: afpacket on interfaces, ovssflow on OVS bridges. */
+  Type?: string;
+  /** sFlow collector port for sflow/ovssflow captures; 0 picks a free one. */
+  Port?: number;
+  /** ovssflow: 1 in N packets sampled (0: OVS default, 1 in 400). */
+  SamplingRate?: number;
+  /** ovssflow: seconds between counter samples (0: OVS default, 30). */
+  PollingInterval?: number;
+  /** Bytes of each packet decoded (snaplen); 0 means 256. */
+  HeaderSize?: number;
+  /** L2 or L3; empty: the agent's default. */
+  LayerKeyMode?: string;
+  ExtraTCPMetric?: boolean;
+  /** ovssflow: host:port OVS exports to instead of the agent's collector. */
+  Target?: string;
+  CreatedAt: number;
+  /** Milliseconds after CreatedAt when the capture ends by itself; 0: until deleted. */
+  TTL?: number;
+}

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { SkystreamError } from "@skystream/common";
 import { agentCommand } from "./commands/agent.js";
 import { allinoneCommand } from "./commands/allinone.js";
+import { captureCommand } from "./commands/capture.js";
 import { configCommand } from "./commands/config.js";
 import { notYet } from "./commands/later.js";
 import { pipelineCommand } from "./commands/pipeline.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(pipelineCommand(globals));
   program.addCommand(allinoneCommand(globals));
   program.addCommand(configCommand(globals));
+  program.addCommand(captureCommand(globals));
   program.addCommand(notYet("api", "query API: Gremlin, flow matrix, captures, WebSocket events", "the query API is being built"));
   program.addCommand(notYet("client", "command-line client of the query API", "it needs the query API"));
   for (const c of program.commands) c.exitOverride();

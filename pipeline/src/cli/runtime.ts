@@ -87,6 +87,8 @@ export async function ensureTopics(rt: Runtime, topics: string[]): Promise<void>
       topic,
       partitions: topic === TOPICS.dlq ? 1 : partitions,
       replicationFactor: replication_factor,
+      // Capture orders are state (the latest per capture), which agents replay at every start.
+      ...(topic === rt.cfg.agent.captures.topic ? { config: { "cleanup.policy": "compact" } } : {}),
     })),
   );
 }

@@ -3,6 +3,7 @@ import { AvroCodec, TOPICS } from "@skystream/schemas";
 import type { Producer } from "@skystream/common";
 import { Agent } from "@skystream/agent";
 import { pcapfileConfig } from "@skystream/agent/probes/flow/pcapfile/config";
+import { controlGroup } from "./capture.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
 
 export function agentCommand(globals: () => GlobalOptions): Command {
@@ -28,7 +29,7 @@ export function agentCommand(globals: () => GlobalOptions): Command {
       const rt = await boot("agent", cfg, opts.print ? "memory" : cfg.bus.type);
       let producer: Producer | undefined;
       if (!opts.print) {
-        await ensureTopics(rt, [cfg.agent.flow.topic, cfg.agent.topology.topic, TOPICS.dlq, TOPICS.control]);
+        await ensureTopics(rt, [cfg.agent.flow.topic, cfg.agent.topology.topic, TOPICS.dlq, cfg.agent.captures.topic]);
         producer = rt.bus.producer();
         await producer.connect();
       }
@@ -38,6 +39,8 @@ export function agentCommand(globals: () => GlobalOptions): Command {
         codec: new AvroCodec(),
         producer,
         print: opts.print ? process.stdout : undefined,
+        // Captures on demand come from Kafka; a --print or --pcap run has none.
+        control: opts.print || opts.pcap ? undefined : rt.bus.consumer(controlGroup(cfg.agent.host_id)),
       });
       await agent.start();
       rt.health.set("probes", async () => {

@@ -3,6 +3,7 @@ import { AvroCodec } from "@skystream/schemas";
 import { Agent } from "@skystream/agent";
 import { Pipeline } from "../../pipeline.js";
 import { openStorage } from "../../storage/clickhouse/index.js";
+import { controlGroup } from "./capture.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
 
 export function allinoneCommand(globals: () => GlobalOptions): Command {
@@ -19,10 +20,11 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
       rt.health.set("clickhouse", () => storage.healthcheck());
       const codec = new AvroCodec();
       const pipeline = new Pipeline(cfg, { bus: rt.bus, storage, codec, log: rt.log, metrics: rt.metrics, health: rt.health });
-      await ensureTopics(rt, [...pipeline.topics(), cfg.agent.flow.topic, cfg.agent.topology.topic]);
+      await ensureTopics(rt, [...pipeline.topics(), cfg.agent.flow.topic, cfg.agent.topology.topic, cfg.agent.captures.topic]);
       await pipeline.start();
       const producer = rt.bus.producer();
-      const agent = new Agent(cfg.agent, { log: rt.log, metrics: rt.metrics, codec, producer });
+      const control = rt.bus.consumer(controlGroup(cfg.agent.host_id));
+      const agent = new Agent(cfg.agent, { log: rt.log, metrics: rt.metrics, codec, producer, control });
       await agent.start();
       rt.log.info(
         { data_path: cfg.clickhouse.data_path, metrics: rt.server?.address, probes: agent.probes.map((p) => p.id) },

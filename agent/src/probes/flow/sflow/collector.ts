@@ -38,6 +38,9 @@ export interface SflowCollectorOptions {
   table: FlowTableConfig;
   graph: Graph;
   counters: SflowCounters;
+  /** A capture on demand: its id, and the node every flow is stamped with (an OVS bridge). */
+  captureID?: string;
+  nodeTID?: string;
   /** A datagram that does not decode: the bytes and why (the probe dead-letters them). */
   onInvalid?: (datagram: Uint8Array, reason: string, error: string) => void;
 }
@@ -129,8 +132,8 @@ export class SflowCollector {
     if (!t) {
       t = new FlowTable(this.o.table, {
         host: this.o.hostId,
-        nodeTID: this.nodeOf(d, input)?.TID ?? "",
-        captureID: "",
+        nodeTID: this.o.nodeTID ?? this.nodeOf(d, input)?.TID ?? "",
+        captureID: this.o.captureID ?? "",
         captureType: "sflow",
         samplingRate: s.samplingRate ?? 1,
         exporter: {

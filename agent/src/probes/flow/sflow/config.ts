@@ -13,6 +13,10 @@ export const sflowConfig = z
       .default(64 << 20),
     /** How often flow tables are advanced and their flows handed to the publisher. */
     flush_interval: z.number().int().min(10).default(1000),
+    /** Capture id stamped on the flows (set by captures on demand). */
+    capture_id: z.string().default(""),
+    /** NodeTID stamped on every flow (a capture on an OVS bridge); by default the sampled input port's node. */
+    node_tid: z.string().default(""),
   })
   .prefault({});
 

@@ -36,6 +36,8 @@ export class SflowProbe implements FlowProbe {
       table: deps.table,
       graph: deps.graph,
       counters: sflowCounters(deps.metrics),
+      captureID: this.cfg.capture_id || undefined,
+      nodeTID: this.cfg.node_tid || undefined,
       onInvalid: deps.deadLetter ? (data, reason, error) => deps.deadLetter!(data, reason, error) : undefined,
     }));
     reportFlowsHeld(deps.metrics, this.id, () => collector.flowsHeld);
