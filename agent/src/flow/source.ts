@@ -3,7 +3,7 @@
 import { Counter, Gauge, sharedMetric, type MetricsRegistry } from "@skystream/common";
 import type { FlowRecord } from "@skystream/schemas";
 import type { FlowTableConfig } from "./config.js";
-import { decodeFrame } from "./packet.js";
+import { FrameView, parseFrame } from "./packet.js";
 import { FlowTable, type CapturePoint } from "./table.js";
 
 export interface PacketCounters {
@@ -41,6 +41,7 @@ export function packetCounters(registry: MetricsRegistry): PacketCounters {
 export class PacketFlows {
   readonly table: FlowTable;
   private counted = 0;
+  private readonly view = new FrameView();
 
   constructor(
     cfg: FlowTableConfig,
@@ -51,14 +52,13 @@ export class PacketFlows {
     this.table = new FlowTable(cfg, point);
   }
 
-  /** Decodes a frame and counts it at `time` (ms); `length` is its length on the wire. */
-  frame(linkType: number, data: Uint8Array, time: number, length: number): void {
-    const p = decodeFrame(linkType, data);
-    if (!p) {
+  /** Decodes bytes [start, end) of `data`, a frame of that link type, and counts it at `time` (ms); `length` is its length on the wire. */
+  frame(data: Uint8Array, start: number, end: number, length: number, time: number, linkType: number): void {
+    if (!parseFrame(linkType, data, start, end, this.view)) {
       this.counters.undecodable.inc({ probe: this.probe, reason: "unknown_linktype" });
       return;
     }
-    this.table.packet(p, time, length);
+    this.table.frame(this.view, time, length);
     // Batched: a counter increment per packet would cost more than the flow table does.
     if (++this.counted === 4096) this.sync();
   }

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import type { FlowRecord } from "@skystream/schemas";
 import { flowTableConfig } from "./config.js";
 import { loadFlowHasher } from "./ids.js";
-import { decodeEthernet } from "./packet.js";
 import { readCaptureFile } from "./pcapfile.js";
 import { FlowTable } from "./table.js";
 import { frame, type FrameSpec } from "./testing/frames.js";
@@ -21,7 +20,7 @@ function table(over: Record<string, unknown> = {}, nodeTID = "tid-1"): FlowTable
 function run(t: FlowTable, packets: [FrameSpec, number][], end?: number): FlowRecord[] {
   for (const [spec, time] of packets) {
     const data = frame(spec);
-    t.packet(decodeEthernet(data), time, data.length);
+    t.bytes(1, data, time, data.length);
     t.advance(time);
   }
   t.flush(end ?? packets.at(-1)![1]);
@@ -36,7 +35,7 @@ test("Skydive's eth-ip4-arp-dns-req-http-google.pcap gives the flows Skydive's T
   const t = table();
   let last = 0;
   readCaptureFile(SKYDIVE_PCAP, (p) => {
-    t.packet(decodeEthernet(p.data), p.time, p.length);
+    t.bytes(p.linkType, p.data, p.time, p.length);
     last = p.time;
   });
   t.flush(last);
@@ -121,7 +120,7 @@ test("TCP: A/B from the first packet, per-direction counts, RTT from SYN to SYN-
     [tcp(B, 80, 40002, 0x14), T0 + 1],
   ] as const) {
     const d = frame(s);
-    held.packet(decodeEthernet(d), at, d.length);
+    held.bytes(1, d, at, d.length);
     held.advance(at);
   }
   held.advance(T0 + 10_000);
@@ -210,7 +209,7 @@ test("updates: flows that saw packets are emitted each period with that period's
   const udp = (sp: number): FrameSpec => ({ ...A, proto: "udp", srcPort: sp, dstPort: 9000, payload: 100 });
   const feed = (spec: FrameSpec, at: number) => {
     const d = frame(spec);
-    t.packet(decodeEthernet(d), at, d.length);
+    t.bytes(1, d, at, d.length);
     t.advance(at);
   };
   feed(udp(1), T0);
@@ -241,10 +240,10 @@ test("updates: flows that saw packets are emitted each period with that period's
 test("application timeouts end DNS early; the port map names applications", () => {
   const t = table({ application_ports: { tcp: { "443": "https" } } });
   const d = frame({ ...A, proto: "udp", srcPort: 33000, dstPort: 53, payload: 30 });
-  t.packet(decodeEthernet(d), T0, d.length);
+  t.bytes(1, d, T0, d.length);
   t.advance(T0);
   const h = frame({ ...A, proto: "tcp", srcPort: 33001, dstPort: 443 });
-  t.packet(decodeEthernet(h), T0, h.length);
+  t.bytes(1, h, T0, h.length);
   t.advance(T0 + 11_000);
   const [dns] = t.drain();
   assert.deepEqual([dns?.Application, dns?.FinishType], ["DNS", "TIMEOUT"]);
@@ -258,7 +257,7 @@ test("LRU: beyond max_entries the least recently seen flow is emitted and evicte
   const udp = (sp: number): FrameSpec => ({ ...A, proto: "udp", srcPort: sp, dstPort: 9000 });
   const feed = (sp: number, at: number) => {
     const d = frame(udp(sp));
-    t.packet(decodeEthernet(d), at, d.length);
+    t.bytes(1, d, at, d.length);
   };
   feed(1, T0);
   feed(2, T0 + 1);

@@ -25,7 +25,7 @@ import type {
 import { applicationLayer, applicationOf, type ApplicationPorts } from "./application.js";
 import type { FlowTableConfig } from "./config.js";
 import { flowUuid, trackingId } from "./ids.js";
-import type { Packet } from "./packet.js";
+import { FrameView, parseFrame, segmentPacket, type Packet, type Segment } from "./packet.js";
 
 /** Where the table's flows were seen: stamped on every record. */
 export interface CapturePoint {
@@ -114,6 +114,15 @@ function icmpType(version: 4 | 6, type: number): ICMPType {
   return "UNKNOWN";
 }
 
+const ICMP_KINDS = new Map<ICMPType, number>();
+/** A number per ICMPType (request and reply of a kind share it), for keys. */
+function icmpKind(version: 4 | 6, type: number): number {
+  const t = icmpType(version, type);
+  let k = ICMP_KINDS.get(t);
+  if (k === undefined) ICMP_KINDS.set(t, (k = ICMP_KINDS.size + 1));
+  return k;
+}
+
 const isEchoRequest = (version: 4 | 6, type: number) => (version === 4 ? type === 8 : type === 128);
 const isEchoReply = (version: 4 | 6, type: number) => (version === 4 ? type === 0 : type === 129);
 
@@ -138,11 +147,17 @@ class Flow {
   /** Saw packets since the eviction scan last passed it. */
   recent = false;
   tcp: TCPMetric | null = null;
+  /** The next flow whose key has the same hash. */
+  nextSameHash: Flow | undefined = undefined;
 
   constructor(
     /** The table key: L2+ (or L3+) key, plus the parent flow's key for an encapsulated flow. */
     readonly key: string,
-    /** Length of the key's L3+ part (L3TrackingID) and of its L2+ part (TrackingID). */
+    /** Hash of the own key bytes (and the parent's hash): the packet path's index. */
+    readonly hash: number,
+    /** Where the flow's own key starts in `key` (after its parent's, for an encapsulated flow). */
+    readonly ownOffset: number,
+    /** Length of the own key's L3+ part (L3TrackingID) and of its L2+ part (TrackingID). */
     readonly l3Length: number,
     readonly l2Length: number,
     /** Canonical orientation of the first packet: later packets with the same orientation are A→B. */
@@ -165,7 +180,10 @@ class Flow {
 const NETWORK_PROTOCOL: Record<4 | 6, FlowProtocol> = { 4: "IPV4", 6: "IPV6" };
 
 export class FlowTable {
+  /** Every flow by key, in insertion order (the eviction scan's order). */
   private readonly flows = new Map<string, Flow>();
+  /** Flows by key hash, colliding ones chained: the per-packet lookup. */
+  private readonly index = new Map<number, Flow>();
   private out: FlowRecord[] = [];
   private nextUpdate = -1;
   private nextSweep = -1;
@@ -192,53 +210,97 @@ export class FlowTable {
   }
 
   /**
-   * Counts one packet: `time` in ms (fractions keep µs for RTT), `length` its length on the wire, `scale`
-   * how many packets it stands for (an sFlow sampling rate: packets and bytes are multiplied by it).
+   * Counts one frame, decoded into `view` by parseFrame: `time` in ms (fractions keep µs for RTT), `length`
+   * its length on the wire, `scale` how many packets it stands for (an sFlow sampling rate: packets and
+   * bytes are multiplied by it).
    */
-  packet(p: Packet, time: number, length: number, scale = 1): void {
+  frame(view: FrameView, time: number, length: number, scale = 1): void {
     // Time moves first: a packet after its flow's expiry starts a new flow.
     if (time >= this.nextSweep || time >= this.nextUpdate) this.advance(time);
     this.stats.packets += scale;
     this.stats.bytes += length * scale;
-    if (p.truncated) this.stats.truncated++;
+    if (view.truncated) this.stats.truncated++;
     let parent: Flow | undefined;
-    for (let seg: Packet | undefined = p; seg; seg = seg.inner) {
-      if (seg !== p) length = innerLength(seg, length);
-      parent = this.segment(seg, time, length, scale, parent);
+    for (let i = 0; i < view.count; i++) {
+      if (i > 0) length = innerLength(view.segments[i]!, length);
+      parent = this.segment(view, i, time, length, scale, parent);
     }
   }
 
-  private segment(seg: Packet, time: number, length: number, scale: number, parent: Flow | undefined): Flow {
-    const eth = seg.ethernet;
-    const ip = seg.ip;
-    const t = seg.transport;
-    const icmp = seg.icmp;
-    const srcPort = t ? t.srcPort : 0;
-    const dstPort = t ? t.dstPort : 0;
-    // The outer UDP flow of VXLAN/Geneve: the source port is per-flow entropy and both directions go to
-    // the tunnel port, so the key holds the tunnel port alone.
-    const tunnel = seg.inner !== undefined && t !== undefined && t.protocol === "UDP";
+  /** Decodes and counts a frame of a pcap link type (convenience for tests and sampled headers). */
+  bytes(linkType: number, data: Uint8Array, time: number, length: number, scale = 1): boolean {
+    if (!parseFrame(linkType, data, 0, data.length, this.view)) return false;
+    this.frame(this.view, time, length, scale);
+    return true;
+  }
+  private readonly view = new FrameView();
+
+  /**
+   * The segment's key, written as bytes and read back as a one-byte string (the Map key): the L3+ part
+   * (IP version and protocol, the two addresses in canonical order, ports in the same order, ICMP kind,
+   * code and id, tunnel id), then in L2 mode or without IP the L2 part (MACs in canonical order, VLAN
+   * ids, last layer, tunnel id). Canonical order: byte comparison of the addresses, ports breaking ties.
+   */
+  private segment(view: FrameView, i: number, time: number, length: number, scale: number, parent: Flow | undefined): Flow {
+    const s = view.segments[i]!;
+    const b = view.bytes;
+    const k = this.keyBytes;
+    let n = 0;
     let swapped = false;
-    if (ip) swapped = ip.src > ip.dst || (ip.src === ip.dst && !tunnel && srcPort > dstPort);
-    else if (eth) swapped = eth.src > eth.dst;
-
-    let l3 = "";
-    if (ip) {
-      const icmpKey = icmp ? `${icmpType(icmp.version, icmp.type)}/${icmp.code}/${icmp.id}` : "";
-      const ports = tunnel ? `0|${dstPort}` : swapped ? `${dstPort}|${srcPort}` : `${srcPort}|${dstPort}`;
-      l3 = `${ip.version}|${swapped ? ip.dst : ip.src}|${swapped ? ip.src : ip.dst}|${ip.protocol}|${ports}|${icmpKey}|${seg.tunnelId ?? 0}`;
+    if (s.ip >= 0) {
+      const v4 = s.ipVersion === 4;
+      const alen = v4 ? 4 : 16;
+      const src = v4 ? s.ip + 12 : s.ip + 8;
+      const dst = src + alen;
+      // The outer UDP flow of VXLAN/Geneve: the source port is per-flow entropy and both directions go to
+      // the tunnel port, so the key holds the tunnel port alone.
+      const tunnel = i + 1 < view.count && s.transport === 17;
+      const cmp = compareBytes(b, src, dst, alen);
+      swapped = cmp > 0 || (cmp === 0 && !tunnel && s.srcPort > s.dstPort);
+      k[n++] = s.ipVersion;
+      k[n++] = s.protocol;
+      n = copy(b, swapped ? dst : src, alen, k, n);
+      n = copy(b, swapped ? src : dst, alen, k, n);
+      const lo = tunnel ? 0 : swapped ? s.dstPort : s.srcPort;
+      const hi = tunnel || !swapped ? s.dstPort : s.srcPort;
+      k[n++] = lo >> 8;
+      k[n++] = lo & 255;
+      k[n++] = hi >> 8;
+      k[n++] = hi & 255;
+      if (s.icmpType >= 0) {
+        k[n++] = icmpKind(s.ipVersion as 4 | 6, s.icmpType);
+        k[n++] = s.icmpCode;
+        k[n++] = s.icmpId >> 8;
+        k[n++] = s.icmpId & 255;
+      }
+      n = writeU32(k, n, s.tunnelId >= 0 ? s.tunnelId : 0);
     }
-    let l2 = l3;
-    if (!ip || this.cfg.layer_key_mode === "L2") {
-      const vlan = eth ? vlanId(eth.vlans) : 0;
-      const tail = `|${seg.layers[seg.layers.length - 1] ?? ""}|${ip ? "" : (seg.tunnelId ?? "")}`;
-      l2 += eth ? (swapped ? `#${eth.dst}|${eth.src}|${vlan}${tail}` : `#${eth.src}|${eth.dst}|${vlan}${tail}`) : `#${tail}`;
+    const l3Length = n;
+    if (s.ip < 0 || this.cfg.layer_key_mode === "L2") {
+      k[n++] = 0xff;
+      if (s.eth >= 0) {
+        const srcMac = s.eth + 6;
+        const dstMac = s.eth;
+        if (s.ip < 0) swapped = compareBytes(b, srcMac, dstMac, 6) > 0;
+        n = copy(b, swapped ? dstMac : srcMac, 6, k, n);
+        n = copy(b, swapped ? srcMac : dstMac, 6, k, n);
+        n = writeU32(k, n, s.vlanId >>> 0);
+      }
+      k[n++] = s.lastLayer;
+      if (s.ip < 0) n = writeU32(k, n, s.tunnelId >= 0 ? s.tunnelId : 0);
     }
-    const key = parent ? `${l2}^${parent.start}^${parent.key}` : l2;
-
-    let f = this.flows.get(key);
-    if (f === undefined) f = this.create(key, l3.length, l2.length, swapped, parent, seg, time);
-    else f.recent = true;
+    // Looked up by a hash of the key bytes (no string per packet), confirmed against the flow's own key.
+    let h = 0x811c9dc5;
+    for (let j = 0; j < n; j++) h = Math.imul(h ^ k[j]!, 16777619);
+    if (parent) h = Math.imul(h ^ parent.hash, 16777619);
+    h |= 0;
+    let f = this.index.get(h);
+    while (f !== undefined && !(f.parent === parent && sameKey(f, k, n))) f = f.nextSameHash;
+    if (f === undefined) {
+      const own = k.latin1Slice(0, n);
+      const key = parent ? `${parent.key}\u0001${parent.start}\u0001${own}` : own;
+      f = this.create(key, h, key.length - n, l3Length, n, swapped, parent, segmentPacket(view, i), time);
+    } else f.recent = true;
     f.touched = true;
     if (time > f.last) f.last = time;
 
@@ -251,17 +313,18 @@ export class FlowTable {
       f.baBytes += length * scale;
     }
 
-    if (t && t.protocol === "TCP") this.tcp(f, t.flags, time, ab, ip ? ip.ttl : 0);
-    else if (icmp) {
-      if (isEchoRequest(icmp.version, icmp.type)) {
+    if (s.transport === 6) this.tcp(f, s.flags, time, ab, s.ttl);
+    else if (s.icmpType >= 0) {
+      if (isEchoRequest(s.ipVersion as 4 | 6, s.icmpType)) {
         if (f.rttStart === 0) f.rttStart = time;
-      } else if (isEchoReply(icmp.version, icmp.type) && f.rttStart !== 0) {
+      } else if (isEchoReply(s.ipVersion as 4 | 6, s.icmpType) && f.rttStart !== 0) {
         f.rtt = Math.round((time - f.rttStart) * 1e6);
         f.rttStart = 0;
       }
     }
     return f;
   }
+  private readonly keyBytes = Buffer.alloc(512) as Buffer & { latin1Slice(start: number, end: number): string };
 
   private tcp(f: Flow, flags: number, time: number, ab: boolean, ttl: number): void {
     const syn = (flags & TCP_FLAG_SYN) !== 0;
@@ -296,7 +359,17 @@ export class FlowTable {
     return s;
   }
 
-  private create(key: string, l3Length: number, l2Length: number, swapped: boolean, parent: Flow | undefined, seg: Packet, time: number): Flow {
+  private create(
+    key: string,
+    hash: number,
+    ownOffset: number,
+    l3Length: number,
+    l2Length: number,
+    swapped: boolean,
+    parent: Flow | undefined,
+    seg: Packet,
+    time: number,
+  ): Flow {
     if (this.flows.size >= this.cfg.max_entries) this.evictOne(time);
     const app = applicationLayer(seg);
     const lastLayer = app ?? seg.layers[seg.layers.length - 1] ?? "";
@@ -308,6 +381,8 @@ export class FlowTable {
     const icmp = seg.icmp;
     const f = new Flow(
       key,
+      hash,
+      ownOffset,
       l3Length,
       l2Length,
       swapped,
@@ -316,7 +391,7 @@ export class FlowTable {
       path,
       application,
       eth ? { Protocol: "ETHERNET", A: eth.src, B: eth.dst, ID: vlanId(eth.vlans) } : null,
-      ip ? { Protocol: NETWORK_PROTOCOL[ip.version], A: ip.src, B: ip.dst, ID: ip && seg.inner ? (seg.tunnelId ?? 0) : 0 } : null,
+      ip ? { Protocol: NETWORK_PROTOCOL[ip.version], A: ip.src, B: ip.dst, ID: seg.tunnelId ?? 0 } : null,
       t ? { Protocol: t.protocol, A: t.srcPort, B: t.dstPort, ID: 0 } : null,
       icmp ? { Type: icmpType(icmp.version, icmp.type), Code: icmp.code, ID: icmp.id } : null,
       this.appTimeouts.get(application.toLowerCase()) ?? 0,
@@ -325,6 +400,8 @@ export class FlowTable {
       f.tcp = { ABSynStart: 0, BASynStart: 0, ABSynTTL: 0, BASynTTL: 0, ABFinStart: 0, BAFinStart: 0, ABRstStart: 0, BARstStart: 0 };
     }
     this.flows.set(key, f);
+    f.nextSameHash = this.index.get(hash);
+    this.index.set(hash, f);
     this.stats.flowsCreated++;
     return f;
   }
@@ -338,9 +415,25 @@ export class FlowTable {
         this.flows.set(key, f);
         continue;
       }
+      this.unindex(f);
       this.stats.flowsEvicted++;
       this.emit(f, now, f.finish);
       return;
+    }
+  }
+
+  private unindex(f: Flow): void {
+    const head = this.index.get(f.hash);
+    if (head === f) {
+      if (f.nextSameHash) this.index.set(f.hash, f.nextSameHash);
+      else this.index.delete(f.hash);
+      return;
+    }
+    for (let p = head; p; p = p.nextSameHash) {
+      if (p.nextSameHash === f) {
+        p.nextSameHash = f.nextSameHash;
+        return;
+      }
     }
   }
 
@@ -372,6 +465,7 @@ export class FlowTable {
       else if ((f.timeout > 0 && idle >= f.timeout) || idle >= expire) finish = TIMEOUT;
       if (finish < 0) continue;
       this.flows.delete(key);
+      this.unindex(f);
       this.stats.flowsExpired++;
       this.emit(f, now, finish);
     }
@@ -381,6 +475,7 @@ export class FlowTable {
   flush(now: number): void {
     for (const f of this.flows.values()) this.emit(f, now, f.finish);
     this.flows.clear();
+    this.index.clear();
   }
 
   /** The records emitted since the last call. */
@@ -418,8 +513,8 @@ export class FlowTable {
     f.touched = false;
     this.out.push({
       UUID: flowUuid(f.key, f.start, p.nodeTID),
-      TrackingID: trackingId(f.key.slice(0, f.l2Length)),
-      L3TrackingID: trackingId(f.key.slice(0, f.l3Length)),
+      TrackingID: trackingId(f.key.slice(f.ownOffset, f.ownOffset + f.l2Length)),
+      L3TrackingID: trackingId(f.key.slice(f.ownOffset, f.ownOffset + f.l3Length)),
       ParentUUID: f.parent ? flowUuid(f.parent.key, f.parent.start, p.nodeTID) : "",
       LayersPath: f.layersPath,
       Application: f.application,
@@ -453,7 +548,38 @@ function vlanId(vlans: number[]): number {
 }
 
 /** Length of an encapsulated packet: its IP total length plus its own Ethernet header when it has one. */
-function innerLength(seg: Packet, outer: number): number {
-  if (!seg.ip) return outer;
-  return seg.ip.length + (seg.ethernet ? 14 + 4 * seg.ethernet.vlans.length : 0);
+function innerLength(s: Segment, outer: number): number {
+  if (s.ip < 0) return outer;
+  return s.ipLength + (s.eth >= 0 ? 14 + 4 * s.nVlans : 0);
+}
+
+/** -1, 0, 1 as the `n` bytes at `a` sort before, equal, after those at `b`. */
+function compareBytes(buf: Uint8Array, a: number, b: number, n: number): number {
+  for (let i = 0; i < n; i++) {
+    const d = buf[a + i]! - buf[b + i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/** The flow's own key equals the `n` key bytes. */
+function sameKey(f: Flow, k: Uint8Array, n: number): boolean {
+  const key = f.key;
+  const o = f.ownOffset;
+  if (key.length - o !== n) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(o + i) !== k[i]) return false;
+  return true;
+}
+
+function copy(from: Uint8Array, at: number, n: number, to: Uint8Array, pos: number): number {
+  for (let i = 0; i < n; i++) to[pos + i] = from[at + i]!;
+  return pos + n;
+}
+
+function writeU32(k: Uint8Array, n: number, v: number): number {
+  k[n] = v >>> 24;
+  k[n + 1] = (v >>> 16) & 255;
+  k[n + 2] = (v >>> 8) & 255;
+  k[n + 3] = v & 255;
+  return n + 4;
 }

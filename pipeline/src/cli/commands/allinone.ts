@@ -1,6 +1,9 @@
 import { Command } from "commander";
 import { AvroCodec } from "@skystream/schemas";
 import { Agent } from "@skystream/agent";
+import { captureConfig } from "@skystream/agent/probes/flow/pcap/config";
+import { defaultRouteInterface } from "@skystream/agent/probes/flow/pcap/default-interface";
+import { syntheticConfig } from "@skystream/agent/probes/flow/synthetic/config";
 import { Pipeline } from "../../pipeline.js";
 import { openStorage } from "../../storage/clickhouse/index.js";
 import { controlGroup } from "./capture.js";
@@ -9,12 +12,15 @@ import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.j
 export function allinoneCommand(globals: () => GlobalOptions): Command {
   return new Command("allinone")
     .description("agent + pipeline in one process: embedded ClickHouse (chDB), in-process bus instead of Kafka")
-    .option("--synthetic <rate>", "flows/s of the synthetic flow probe (the only flow source until packet capture lands)", "200")
-    .action(async (opts: { synthetic: string }) => {
-      const cfg = readConfig(globals(), {
-        bus: { type: "memory" },
-        agent: { flow: { probes: { synthetic: { rate: Number(opts.synthetic) } } } },
-      });
+    .option("--synthetic <rate>", "add the synthetic flow probe at this many flows/s (generated traffic, for trying the pipeline)")
+    .action(async (opts: { synthetic?: string }) => {
+      const cfg = readConfig(globals(), { bus: { type: "memory" } });
+      // Watching this host: without configured flow probes, a live capture on the default route's interface.
+      if (Object.keys(cfg.agent.flow.probes).length === 0) {
+        const dev = defaultRouteInterface();
+        if (dev) cfg.agent.flow.probes[`pcap/${dev}`] = captureConfig.parse({ interface: dev });
+      }
+      if (opts.synthetic !== undefined) cfg.agent.flow.probes.synthetic = syntheticConfig.parse({ rate: Number(opts.synthetic) });
       const rt = await boot("allinone", cfg, "memory");
       const storage = await openStorage(cfg.clickhouse, rt.log);
       rt.health.set("clickhouse", () => storage.healthcheck());

@@ -13,7 +13,6 @@ import { NetnsLab, ip } from "../../../../../test/harness/netns-lab.ts";
 import { waitFor } from "../../../../../test/harness/skystream-process.ts";
 import { flowTableConfig } from "../../../flow/config.js";
 import { loadFlowHasher } from "../../../flow/ids.js";
-import { decodeFrame } from "../../../flow/packet.js";
 import { readCaptureFile } from "../../../flow/pcapfile.js";
 import { FlowTable } from "../../../flow/table.js";
 import { frame, writePcap, type FrameSpec } from "../../../flow/testing/frames.js";
@@ -125,7 +124,7 @@ for i in range(5):
   const reference = new FlowTable(flowTableConfig.parse({}), { host: "lab", nodeTID: "", captureID: "", captureType: "pcapfile" });
   let last = 0;
   readCaptureFile(join(dir, "oracle.pcap"), (p) => {
-    reference.packet(decodeFrame(p.linkType, p.data)!, p.time, p.length);
+    reference.bytes(p.linkType, p.data, p.time, p.length);
     last = p.time;
   });
   reference.flush(last);
@@ -220,7 +219,7 @@ test("tcpreplay of known traffic onto a veth: exact counts per direction, RTT, i
   // The same conversation at two capture points: same TrackingID, distinct UUIDs; and the same TrackingID
   // as the file replayed offline.
   const offline = new FlowTable(flowTableConfig.parse({}), { host: "lab", nodeTID: "", captureID: "", captureType: "pcapfile" });
-  readCaptureFile(file, (p) => offline.packet(decodeFrame(p.linkType, p.data)!, p.time, p.length));
+  readCaptureFile(file, (p) => offline.bytes(p.linkType, p.data, p.time, p.length));
   offline.flush(t0 + 100);
   const ids = (fs: FlowRecord[]) => fs.map((f) => f.TrackingID).sort();
   assert.deepEqual(ids(latest(capA.flows)), ids(latest(capB.flows)));

@@ -84,7 +84,9 @@ export class CaptureProbe implements FlowProbe {
     const child = ns ? spawn("nsenter", [`--net=${ns}`, process.execPath, ...args]) : spawn(process.execPath, args);
     this.child = child;
     const flows = this.flows!;
-    const parser = new CaptureParser(`capture on ${cfg.interface}`, (p) => flows.frame(p.linkType, p.data, p.time, p.length));
+    const parser = new CaptureParser(`capture on ${cfg.interface}`, (data, start, end, length, time, linkType) =>
+      flows.frame(data, start, end, length, time, linkType),
+    );
     child.stdout!.on("data", (chunk: Buffer) => {
       try {
         parser.push(chunk);

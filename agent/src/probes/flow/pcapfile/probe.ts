@@ -54,9 +54,9 @@ export class PcapFileProbe implements FlowProbe {
 
   private async run(emit: FlowEmitter, flows: PacketFlows): Promise<void> {
     let last = 0;
-    const parser = new CaptureParser(this.cfg.path, (p) => {
-      flows.frame(p.linkType, p.data, p.time, p.length);
-      last = p.time;
+    const parser = new CaptureParser(this.cfg.path, (data, start, end, length, time, linkType) => {
+      flows.frame(data, start, end, length, time, linkType);
+      last = time;
     });
     const t0 = Date.now();
     for await (const chunk of this.source()) {

@@ -8,7 +8,7 @@
 import { Counter, sharedMetric, type MetricsRegistry } from "@skystream/common";
 import type { FlowRecord } from "@skystream/schemas";
 import type { FlowTableConfig } from "../../../flow/config.js";
-import { decodeEthernet, decodeIp, type Packet } from "../../../flow/packet.js";
+import { LINKTYPE } from "../../../flow/packet.js";
 import { undecodableCounter } from "../../../flow/source.js";
 import { FlowTable } from "../../../flow/table.js";
 import type { Graph } from "../../../graph/graph.js";
@@ -98,31 +98,32 @@ export class SflowCollector {
 
   private flowSample(d: SflowDatagram, s: SflowSample, now: number): void {
     this.totals.flowSamples++;
-    let packet: Packet | undefined;
+    let bytes: Uint8Array | undefined;
+    let linkType: number = LINKTYPE.ETHERNET;
     let length = 0;
     for (const r of s.records) {
       const data = r.data as Record<string, unknown> | undefined;
       if (!data) continue;
       if (r.tag === "0:1") {
         const proto = data.headerProtocol as number;
-        const header = data.header as Uint8Array;
-        if (proto === HEADER_ETHERNET) packet = decodeEthernet(header);
-        else if (proto === HEADER_IPV4 || proto === HEADER_IPV6) packet = decodeIp(header);
-        else continue;
+        if (proto !== HEADER_ETHERNET && proto !== HEADER_IPV4 && proto !== HEADER_IPV6) continue;
+        bytes = data.header as Uint8Array;
+        linkType = proto === HEADER_ETHERNET ? LINKTYPE.ETHERNET : LINKTYPE.RAW;
         length = data.frameLength as number;
         break;
       }
-      if ((r.tag === "0:3" || r.tag === "0:4") && !packet) {
-        packet = sampledIp(data, r.tag === "0:3" ? 4 : 6);
+      if ((r.tag === "0:3" || r.tag === "0:4") && !bytes) {
+        bytes = sampledIpHeader(data, r.tag === "0:3" ? 4 : 6);
+        linkType = LINKTYPE.RAW;
         length = data.length as number;
       }
     }
-    if (!packet) {
+    if (!bytes) {
       this.o.counters.invalid.inc({ probe: this.o.probe, reason: "sflow_no_packet_record" });
       return;
     }
     const rate = Math.max(1, s.samplingRate ?? 1);
-    this.tableFor(d, s).packet(packet, now, length, rate);
+    this.tableFor(d, s).bytes(linkType, bytes, now, length, rate);
   }
 
   private tableFor(d: SflowDatagram, s: SflowSample): FlowTable {
@@ -211,18 +212,35 @@ export class SflowCollector {
   }
 }
 
-/** A packet from an sFlow sampled IPv4/IPv6 record (no header sampled). */
-function sampledIp(data: Record<string, unknown>, version: 4 | 6): Packet {
+/** The IP and transport headers an sFlow sampled IPv4/IPv6 record describes (no header sampled), as bytes. */
+function sampledIpHeader(data: Record<string, unknown>, version: 4 | 6): Uint8Array {
   const protocol = data.protocol as number;
-  const p: Packet = {
-    layers: [version === 4 ? "IPv4" : "IPv6"],
-    ip: { version, src: data.src as string, dst: data.dst as string, protocol, length: data.length as number, ttl: 0, fragment: false },
-    truncated: false,
+  const ports = protocol === 6 || protocol === 17 || protocol === 132;
+  const ipLen = version === 4 ? 20 : 40;
+  const b = Buffer.alloc(ipLen + (ports ? 14 : 0));
+  const addr = (s: string, at: number) => {
+    if (version === 4) s.split(".").forEach((x, i) => (b[at + i] = Number(x)));
+    else s.split(":").forEach((g, i) => b.writeUInt16BE(parseInt(g, 16) || 0, at + 2 * i));
   };
-  const name = protocol === 6 ? "TCP" : protocol === 17 ? "UDP" : protocol === 132 ? "SCTP" : undefined;
-  if (name) {
-    p.layers.push(name);
-    p.transport = { protocol: name, srcPort: data.srcPort as number, dstPort: data.dstPort as number, flags: (data.tcpFlags as number) ?? 0 };
+  if (version === 4) {
+    b[0] = 0x45;
+    b.writeUInt16BE(Math.min(0xffff, data.length as number), 2);
+    b[8] = 64;
+    b[9] = protocol;
+    addr(data.src as string, 12);
+    addr(data.dst as string, 16);
+  } else {
+    b[0] = 0x60;
+    b.writeUInt16BE(Math.max(0, Math.min(0xffff, (data.length as number) - 40)), 4);
+    b[6] = protocol;
+    b[7] = 64;
+    addr(data.src as string, 8);
+    addr(data.dst as string, 24);
   }
-  return p;
+  if (ports) {
+    b.writeUInt16BE((data.srcPort as number) & 0xffff, ipLen);
+    b.writeUInt16BE((data.dstPort as number) & 0xffff, ipLen + 2);
+    b[ipLen + 13] = (data.tcpFlags as number) & 0xff;
+  }
+  return b;
 }

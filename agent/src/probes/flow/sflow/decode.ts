@@ -219,9 +219,12 @@ function counterRecord(r: Reader, tag: string): Record<string, unknown> | undefi
   const out: Record<string, number> = {};
   if (tag === "0:1") for (const k of GENERIC) out[k] = GENERIC_64.has(k) ? r.u64() : r.u32();
   else if (tag === "0:2") for (const k of ETHERNET) out[k] = r.u32();
-  else if (tag === "0:1004")
-    return { datapathId: r.u64(), portNo: r.u32() }; // OpenFlow port (sflow_openflow.txt)
-  else if (tag === "0:1005")
+  else if (tag === "0:1004") {
+    // OpenFlow port (sflow_openflow.txt). The datapath id is 64 bits (the top 16 implementer-defined), past a
+    // JS number's exact range: 16 hex digits, as OVS shows it (ovs-vsctl get bridge X datapath_id).
+    const hex = () => r.u32().toString(16).padStart(8, "0");
+    return { datapathId: hex() + hex(), portNo: r.u32() };
+  } else if (tag === "0:1005")
     return { portName: new TextDecoder().decode(r.opaque()) }; // port name
   else return undefined;
   return out;
