@@ -1,31 +1,24 @@
 // The flow table: packets in, Skydive flows out. One table per capture point (a capture on an interface,
 // a pcap file, an sFlow exporter's data source).
 //
-// Per packet: decode is done by the caller; the table builds the canonical key of each segment (outer
-// packet, then each encapsulated one: VXLAN, Geneve, GRE, MPLS), finds or creates the flow and counts the
-// packet in its direction. Endpoints are ordered canonically in the key, so both directions of a
-// conversation meet in one flow, while A/B stay the first packet's source/destination.
+// Per packet: the caller parses the frame into a FrameView; the table writes the canonical key of each
+// segment (outer packet, then each encapsulated one: VXLAN, Geneve, GRE, MPLS) as bytes, finds the flow by
+// a hash of those bytes, and counts the packet in its direction. Endpoints are ordered canonically in the
+// key, so both directions of a conversation meet in one flow, while A/B stay the first packet's
+// source/destination. Nothing is allocated per packet of a known flow.
 // Time is whatever the caller says it is (`advance(now)`): packet time for a replayed file, the clock for a
 // live capture. Every `update`, flows that saw packets are emitted with LastUpdateMetric = that period's
 // delta; flows idle for `expire` (or their application's timeout), and TCP flows `finished_hold` after
-// FIN/RST, are emitted one last time and dropped. Above `max_entries`, the least recently seen flow is
-// emitted and evicted (second-chance approximation of LRU: no reordering on the packet path).
-import type {
-  FlowExporter,
-  FlowFinishType,
-  FlowLayer,
-  FlowMetric,
-  FlowProtocol,
-  FlowRecord,
-  ICMPLayer,
-  ICMPType,
-  TCPMetric,
-  TransportLayer,
-} from "@skystream/schemas";
+// FIN/RST, are emitted one last time and dropped. Above `max_entries`, the least recently seen of a sample
+// of flows is emitted and evicted (sampled LRU: no reordering on the packet path).
+//
+// Memory: flows live in columns (typed arrays indexed by a slot number) plus their key string; their
+// addresses, ports and MACs are read back from the key when a record is emitted, not kept as strings.
+import type { FlowExporter, FlowFinishType, FlowLayer, FlowMetric, FlowProtocol, FlowRecord, ICMPType, TCPMetric, TransportLayer } from "@skystream/schemas";
 import { applicationLayer, applicationOf, type ApplicationPorts } from "./application.js";
 import type { FlowTableConfig } from "./config.js";
 import { flowUuid, trackingId } from "./ids.js";
-import { FrameView, parseFrame, segmentPacket, type Packet, type Segment } from "./packet.js";
+import { FrameView, ipString, parseFrame, segmentPacket, type Segment } from "./packet.js";
 
 /** Where the table's flows were seen: stamped on every record. */
 export interface CapturePoint {
@@ -33,7 +26,7 @@ export interface CapturePoint {
   nodeTID: string;
   captureID: string;
   captureType: string;
-  /** 1 in N packets sampled (sFlow); the caller scales counts, this is only reported. */
+  /** 1 in N packets sampled (sFlow); reported on the flows. */
   samplingRate?: number;
   exporter?: FlowExporter | null;
 }
@@ -59,131 +52,120 @@ const TCP_FLAG_SYN = 2;
 const TCP_FLAG_RST = 4;
 const TCP_FLAG_ACK = 16;
 
-function icmpType(version: 4 | 6, type: number): ICMPType {
-  if (version === 4) {
-    switch (type) {
-      case 0:
-      case 8:
-        return "ECHO";
-      case 3:
-        return "DESTINATION_UNREACHABLE";
-      case 4:
-        return "SOURCE_QUENCH";
-      case 5:
-        return "REDIRECT";
-      case 9:
-      case 10:
-        return "ROUTER";
-      case 11:
-        return "TIME_EXCEEDED";
-      case 12:
-        return "PARAMETER_PROBLEM";
-      case 13:
-      case 14:
-        return "TIMESTAMP";
-      case 15:
-      case 16:
-        return "INFO";
-      case 17:
-      case 18:
-        return "ADDRESS_MASK";
-    }
-    return "UNKNOWN";
-  }
-  switch (type) {
-    case 1:
-      return "DESTINATION_UNREACHABLE";
-    case 2:
-      return "PACKET_TOO_BIG";
-    case 3:
-      return "TIME_EXCEEDED";
-    case 4:
-      return "PARAMETER_PROBLEM";
-    case 128:
-    case 129:
-      return "ECHO";
-    case 133:
-    case 134:
-      return "ROUTER";
-    case 135:
-    case 136:
-      return "NEIGHBOR";
-    case 137:
-      return "REDIRECT";
-  }
-  return "UNKNOWN";
+// Bits of the flags column.
+const LIVE = 1;
+const SWAPPED = 2;
+const TOUCHED = 4;
+const RECENT = 8;
+const FINISH_SHIFT = 4; // two bits
+
+/** ICMP types by kind: request and reply of one exchange share a kind (and a flow). */
+const ICMP_TYPES: ICMPType[] = [
+  "UNKNOWN",
+  "DESTINATION_UNREACHABLE",
+  "ECHO",
+  "NEIGHBOR",
+  "ADDRESS_MASK",
+  "INFO",
+  "PARAMETER_PROBLEM",
+  "REDIRECT",
+  "ROUTER",
+  "SOURCE_QUENCH",
+  "TIME_EXCEEDED",
+  "TIMESTAMP",
+  "PACKET_TOO_BIG",
+];
+const V4_KINDS: Record<number, ICMPType> = {
+  0: "ECHO",
+  8: "ECHO",
+  3: "DESTINATION_UNREACHABLE",
+  4: "SOURCE_QUENCH",
+  5: "REDIRECT",
+  9: "ROUTER",
+  10: "ROUTER",
+  11: "TIME_EXCEEDED",
+  12: "PARAMETER_PROBLEM",
+  13: "TIMESTAMP",
+  14: "TIMESTAMP",
+  15: "INFO",
+  16: "INFO",
+  17: "ADDRESS_MASK",
+  18: "ADDRESS_MASK",
+};
+const V6_KINDS: Record<number, ICMPType> = {
+  1: "DESTINATION_UNREACHABLE",
+  2: "PACKET_TOO_BIG",
+  3: "TIME_EXCEEDED",
+  4: "PARAMETER_PROBLEM",
+  128: "ECHO",
+  129: "ECHO",
+  133: "ROUTER",
+  134: "ROUTER",
+  135: "NEIGHBOR",
+  136: "NEIGHBOR",
+  137: "REDIRECT",
+};
+const icmpKind = (version: number, type: number) => ICMP_TYPES.indexOf((version === 6 ? V6_KINDS : V4_KINDS)[type] ?? "UNKNOWN");
+const isEchoRequest = (version: number, type: number) => (version === 4 ? type === 8 : type === 128);
+const isEchoReply = (version: number, type: number) => (version === 4 ? type === 0 : type === 129);
+
+const TRANSPORT_PROTOCOL: Record<number, FlowProtocol> = { 6: "TCP", 17: "UDP", 132: "SCTP" };
+const KEY_L2 = 0xff;
+
+/** What a flow's layers looked like at creation, beyond its key: shared by every flow of that shape. */
+interface Shape {
+  layersPath: string;
+  application: string;
+  /** Application timeout in ms, 0 for none. */
+  timeout: number;
 }
 
-const ICMP_KINDS = new Map<ICMPType, number>();
-/** A number per ICMPType (request and reply of a kind share it), for keys. */
-function icmpKind(version: 4 | 6, type: number): number {
-  const t = icmpType(version, type);
-  let k = ICMP_KINDS.get(t);
-  if (k === undefined) ICMP_KINDS.set(t, (k = ICMP_KINDS.size + 1));
-  return k;
+/** What only some flows need: kept in a side map by slot. */
+interface Extra {
+  /** Link of the first packet when the key has no MACs (L3 mode). */
+  link?: FlowLayer;
+  /** Ports of the first packet when the key leaves the source port out (outer flow of a UDP tunnel). */
+  transport?: TransportLayer;
+  tcp?: TCPMetric;
+  /** "parentKey\u0001parentStart\u0001": the prefix of an encapsulated flow's key (children's keys). */
+  prefix?: string;
 }
 
-const isEchoRequest = (version: 4 | 6, type: number) => (version === 4 ? type === 8 : type === 128);
-const isEchoReply = (version: 4 | 6, type: number) => (version === 4 ? type === 0 : type === 129);
-
-/** One flow's state. Display values are kept as decoded from the first packet; ids are hashed on emission. */
-class Flow {
-  abPackets = 0;
-  abBytes = 0;
-  baPackets = 0;
-  baBytes = 0;
-  last: number;
-  rtt = 0;
-  /** Time of the unanswered SYN or echo request, 0 when none. */
-  rttStart = 0;
-  finish = NOT_FINISHED;
-  /** Counters at the previous emission (LastUpdateMetric is the difference). */
-  sentAbPackets = 0;
-  sentAbBytes = 0;
-  sentBaPackets = 0;
-  sentBaBytes = 0;
-  /** Saw packets since the previous update. */
-  touched = true;
-  /** Saw packets since the eviction scan last passed it. */
-  recent = false;
-  tcp: TCPMetric | null = null;
-  /** The next flow whose key has the same hash. */
-  nextSameHash: Flow | undefined = undefined;
-
-  constructor(
-    /** The table key: L2+ (or L3+) key, plus the parent flow's key for an encapsulated flow. */
-    readonly key: string,
-    /** Hash of the own key bytes (and the parent's hash): the packet path's index. */
-    readonly hash: number,
-    /** Where the flow's own key starts in `key` (after its parent's, for an encapsulated flow). */
-    readonly ownOffset: number,
-    /** Length of the own key's L3+ part (L3TrackingID) and of its L2+ part (TrackingID). */
-    readonly l3Length: number,
-    readonly l2Length: number,
-    /** Canonical orientation of the first packet: later packets with the same orientation are A→B. */
-    readonly swapped: boolean,
-    readonly parent: Flow | undefined,
-    readonly start: number,
-    readonly layersPath: string,
-    readonly application: string,
-    readonly link: FlowLayer | null,
-    readonly network: FlowLayer | null,
-    readonly transport: TransportLayer | null,
-    readonly icmp: ICMPLayer | null,
-    /** Application timeout in ms, 0 for none. */
-    readonly timeout: number,
-  ) {
-    this.last = start;
-  }
-}
-
-const NETWORK_PROTOCOL: Record<4 | 6, FlowProtocol> = { 4: "IPV4", 6: "IPV6" };
+const INITIAL_CAPACITY = 1024;
+const EVICTION_SAMPLE = 16;
 
 export class FlowTable {
-  /** Every flow by key, in insertion order (the eviction scan's order). */
-  private readonly flows = new Map<string, Flow>();
-  /** Flows by key hash, colliding ones chained: the per-packet lookup. */
-  private readonly index = new Map<number, Flow>();
+  private capacity = 0;
+  private highWater = 0;
+  private count = 0;
+  private readonly free: number[] = [];
+  // Columns, indexed by slot.
+  private keys: string[] = [];
+  private flags = new Uint8Array(0);
+  private hash = new Int32Array(0);
+  private next = new Int32Array(0);
+  private parent = new Int32Array(0);
+  private ownOffset = new Uint16Array(0);
+  private l3Length = new Uint16Array(0);
+  private l2Length = new Uint16Array(0);
+  private shape = new Uint16Array(0);
+  private abPackets = new Float64Array(0);
+  private abBytes = new Float64Array(0);
+  private baPackets = new Float64Array(0);
+  private baBytes = new Float64Array(0);
+  private sentAbPackets = new Float64Array(0);
+  private sentAbBytes = new Float64Array(0);
+  private sentBaPackets = new Float64Array(0);
+  private sentBaBytes = new Float64Array(0);
+  private start = new Float64Array(0);
+  private last = new Float64Array(0);
+  private rtt = new Float64Array(0);
+  private rttStart = new Float64Array(0);
+  private readonly extras = new Map<number, Extra>();
+  /** Slot of the first flow of each key hash; the others follow through `next`. */
+  private readonly index = new Map<number, number>();
+  private readonly shapes: Shape[] = [];
+  private readonly shapeIds = new Map<string, number>();
   private out: FlowRecord[] = [];
   private nextUpdate = -1;
   private nextSweep = -1;
@@ -191,8 +173,9 @@ export class FlowTable {
   private readonly sweepEvery: number;
   private readonly appTimeouts: Map<string, number>;
   private readonly ports: ApplicationPorts;
-  /** Interned LayersPath and Application strings (a handful of distinct values for millions of flows). */
-  private readonly strings = new Map<string, string>();
+  private readonly view = new FrameView();
+  private readonly keyBytes = Buffer.alloc(512) as Buffer & { latin1Slice(start: number, end: number): string };
+  private evictCursor = 0;
   readonly stats: FlowTableStats = { packets: 0, bytes: 0, flowsCreated: 0, flowsEvicted: 0, flowsExpired: 0, truncated: 0 };
 
   constructor(
@@ -203,10 +186,45 @@ export class FlowTable {
     this.ports = cfg.application_ports;
     const timeouts = [cfg.update, cfg.expire, cfg.finished_hold, ...this.appTimeouts.values()].filter((ms) => ms > 0);
     this.sweepEvery = Math.max(100, Math.min(...timeouts) / 2);
+    this.grow(Math.min(INITIAL_CAPACITY, cfg.max_entries));
   }
 
   get size(): number {
-    return this.flows.size;
+    return this.count;
+  }
+
+  private grow(capacity: number): void {
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const copy = <T extends Uint8Array | Uint16Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(capacity);
+      b.set(a);
+      return b;
+    };
+    this.flags = copy(this.flags, (n) => new Uint8Array(n));
+    this.hash = copy(this.hash, (n) => new Int32Array(n));
+    this.next = copy(this.next, (n) => new Int32Array(n));
+    this.parent = copy(this.parent, (n) => new Int32Array(n));
+    this.ownOffset = copy(this.ownOffset, (n) => new Uint16Array(n));
+    this.l3Length = copy(this.l3Length, (n) => new Uint16Array(n));
+    this.l2Length = copy(this.l2Length, (n) => new Uint16Array(n));
+    this.shape = copy(this.shape, (n) => new Uint16Array(n));
+    this.abPackets = f64(this.abPackets);
+    this.abBytes = f64(this.abBytes);
+    this.baPackets = f64(this.baPackets);
+    this.baBytes = f64(this.baBytes);
+    this.sentAbPackets = f64(this.sentAbPackets);
+    this.sentAbBytes = f64(this.sentAbBytes);
+    this.sentBaPackets = f64(this.sentBaPackets);
+    this.sentBaBytes = f64(this.sentBaBytes);
+    this.start = f64(this.start);
+    this.last = f64(this.last);
+    this.rtt = f64(this.rtt);
+    this.rttStart = f64(this.rttStart);
+    this.capacity = capacity;
   }
 
   /**
@@ -219,10 +237,11 @@ export class FlowTable {
     if (time >= this.nextSweep || time >= this.nextUpdate) this.advance(time);
     this.stats.packets += scale;
     this.stats.bytes += length * scale;
-    if (view.truncated) this.stats.truncated++;
-    let parent: Flow | undefined;
+    let parent = -1;
     for (let i = 0; i < view.count; i++) {
-      if (i > 0) length = innerLength(view.segments[i]!, length);
+      const s = view.segments[i]!;
+      if (s.truncated) this.stats.truncated++;
+      if (i > 0) length = innerLength(s, length);
       parent = this.segment(view, i, time, length, scale, parent);
     }
   }
@@ -233,28 +252,28 @@ export class FlowTable {
     this.frame(this.view, time, length, scale);
     return true;
   }
-  private readonly view = new FrameView();
 
   /**
-   * The segment's key, written as bytes and read back as a one-byte string (the Map key): the L3+ part
-   * (IP version and protocol, the two addresses in canonical order, ports in the same order, ICMP kind,
-   * code and id, tunnel id), then in L2 mode or without IP the L2 part (MACs in canonical order, VLAN
-   * ids, last layer, tunnel id). Canonical order: byte comparison of the addresses, ports breaking ties.
+   * The segment's key, written as bytes and read back as a one-byte string when the flow is new:
+   * with IP: version, protocol, the two addresses in canonical order, ports in the same order, ICMP
+   * kind/code/id, tunnel id; then, in L2 mode or without IP: a 0xff mark, whether there is Ethernet, the
+   * MACs in canonical order and VLAN ids, the last layer, and the tunnel id when there is no IP.
+   * Canonical order: byte comparison of the addresses, ports breaking ties.
    */
-  private segment(view: FrameView, i: number, time: number, length: number, scale: number, parent: Flow | undefined): Flow {
+  private segment(view: FrameView, i: number, time: number, length: number, scale: number, parent: number): number {
     const s = view.segments[i]!;
     const b = view.bytes;
     const k = this.keyBytes;
     let n = 0;
     let swapped = false;
+    // The outer UDP flow of VXLAN/Geneve: the source port is per-flow entropy and both directions go to
+    // the tunnel port, so the key holds the tunnel port alone.
+    const tunnel = i + 1 < view.count && s.transport === 17;
     if (s.ip >= 0) {
       const v4 = s.ipVersion === 4;
       const alen = v4 ? 4 : 16;
       const src = v4 ? s.ip + 12 : s.ip + 8;
       const dst = src + alen;
-      // The outer UDP flow of VXLAN/Geneve: the source port is per-flow entropy and both directions go to
-      // the tunnel port, so the key holds the tunnel port alone.
-      const tunnel = i + 1 < view.count && s.transport === 17;
       const cmp = compareBytes(b, src, dst, alen);
       swapped = cmp > 0 || (cmp === 0 && !tunnel && s.srcPort > s.dstPort);
       k[n++] = s.ipVersion;
@@ -267,8 +286,8 @@ export class FlowTable {
       k[n++] = lo & 255;
       k[n++] = hi >> 8;
       k[n++] = hi & 255;
-      if (s.icmpType >= 0) {
-        k[n++] = icmpKind(s.ipVersion as 4 | 6, s.icmpType);
+      if (s.protocol === 1 || s.protocol === 58) {
+        k[n++] = s.icmpType >= 0 ? icmpKind(s.ipVersion, s.icmpType) : 0;
         k[n++] = s.icmpCode;
         k[n++] = s.icmpId >> 8;
         k[n++] = s.icmpId & 255;
@@ -276,8 +295,10 @@ export class FlowTable {
       n = writeU32(k, n, s.tunnelId >= 0 ? s.tunnelId : 0);
     }
     const l3Length = n;
-    if (s.ip < 0 || this.cfg.layer_key_mode === "L2") {
-      k[n++] = 0xff;
+    const l2Part = s.ip < 0 || this.cfg.layer_key_mode === "L2";
+    if (l2Part) {
+      k[n++] = KEY_L2;
+      k[n++] = s.eth >= 0 ? 1 : 0;
       if (s.eth >= 0) {
         const srcMac = s.eth + 6;
         const dstMac = s.eth;
@@ -289,152 +310,197 @@ export class FlowTable {
       k[n++] = s.lastLayer;
       if (s.ip < 0) n = writeU32(k, n, s.tunnelId >= 0 ? s.tunnelId : 0);
     }
-    // Looked up by a hash of the key bytes (no string per packet), confirmed against the flow's own key.
+
+    // Found by a hash of the key bytes (no string per packet), confirmed against the flow's own key.
     let h = 0x811c9dc5;
     for (let j = 0; j < n; j++) h = Math.imul(h ^ k[j]!, 16777619);
-    if (parent) h = Math.imul(h ^ parent.hash, 16777619);
-    h |= 0;
-    let f = this.index.get(h);
-    while (f !== undefined && !(f.parent === parent && sameKey(f, k, n))) f = f.nextSameHash;
-    if (f === undefined) {
-      const own = k.latin1Slice(0, n);
-      const key = parent ? `${parent.key}\u0001${parent.start}\u0001${own}` : own;
-      f = this.create(key, h, key.length - n, l3Length, n, swapped, parent, segmentPacket(view, i), time);
-    } else f.recent = true;
-    f.touched = true;
-    if (time > f.last) f.last = time;
+    if (parent >= 0) h = Math.imul(h ^ this.hash[parent]!, 16777619);
+    h &= 0x3fffffff; // a small integer: cheap as a Map key
+    let f = this.index.get(h) ?? -1;
+    while (f >= 0 && !(this.parent[f] === parent && this.sameKey(f, k, n))) f = this.next[f]!;
+    if (f < 0) f = this.create(view, i, h, n, l3Length, swapped, parent, time, tunnel, l2Part);
+    else this.flags[f]! |= RECENT;
+    this.flags[f]! |= TOUCHED;
+    if (time > this.last[f]!) this.last[f] = time;
 
-    const ab = swapped === f.swapped;
+    const ab = swapped === ((this.flags[f]! & SWAPPED) !== 0);
     if (ab) {
-      f.abPackets += scale;
-      f.abBytes += length * scale;
+      this.abPackets[f] = this.abPackets[f]! + scale;
+      this.abBytes[f] = this.abBytes[f]! + length * scale;
     } else {
-      f.baPackets += scale;
-      f.baBytes += length * scale;
+      this.baPackets[f] = this.baPackets[f]! + scale;
+      this.baBytes[f] = this.baBytes[f]! + length * scale;
     }
 
     if (s.transport === 6) this.tcp(f, s.flags, time, ab, s.ttl);
     else if (s.icmpType >= 0) {
-      if (isEchoRequest(s.ipVersion as 4 | 6, s.icmpType)) {
-        if (f.rttStart === 0) f.rttStart = time;
-      } else if (isEchoReply(s.ipVersion as 4 | 6, s.icmpType) && f.rttStart !== 0) {
-        f.rtt = Math.round((time - f.rttStart) * 1e6);
-        f.rttStart = 0;
+      if (isEchoRequest(s.ipVersion, s.icmpType)) {
+        if (this.rttStart[f] === 0) this.rttStart[f] = time;
+      } else if (isEchoReply(s.ipVersion, s.icmpType) && this.rttStart[f] !== 0) {
+        this.rtt[f] = Math.round((time - this.rttStart[f]!) * 1e6);
+        this.rttStart[f] = 0;
       }
     }
     return f;
   }
-  private readonly keyBytes = Buffer.alloc(512) as Buffer & { latin1Slice(start: number, end: number): string };
 
-  private tcp(f: Flow, flags: number, time: number, ab: boolean, ttl: number): void {
+  /** The flow's own key equals the `n` key bytes. */
+  private sameKey(f: number, k: Uint8Array, n: number): boolean {
+    const key = this.keys[f]!;
+    const o = this.ownOffset[f]!;
+    if (key.length - o !== n) return false;
+    for (let i = 0; i < n; i++) if (key.charCodeAt(o + i) !== k[i]) return false;
+    return true;
+  }
+
+  private tcp(f: number, flags: number, time: number, ab: boolean, ttl: number): void {
     const syn = (flags & TCP_FLAG_SYN) !== 0;
     const rst = (flags & TCP_FLAG_RST) !== 0;
     const fin = (flags & TCP_FLAG_FIN) !== 0;
-    if (syn && f.rttStart === 0 && (flags & TCP_FLAG_ACK) === 0) f.rttStart = time;
-    else if (f.rttStart !== 0 && ((syn && (flags & TCP_FLAG_ACK) !== 0) || rst)) {
-      f.rtt = Math.round((time - f.rttStart) * 1e6);
-      f.rttStart = 0;
+    if (syn && this.rttStart[f] === 0 && (flags & TCP_FLAG_ACK) === 0) this.rttStart[f] = time;
+    else if (this.rttStart[f] !== 0 && ((syn && (flags & TCP_FLAG_ACK) !== 0) || rst)) {
+      this.rtt[f] = Math.round((time - this.rttStart[f]!) * 1e6);
+      this.rttStart[f] = 0;
     }
-    if (rst) f.finish = TCP_RST;
-    else if (fin && f.finish !== TCP_RST) f.finish = TCP_FIN;
-    const m = f.tcp;
-    if (m) {
-      const ms = Math.floor(time);
-      if (ab) {
-        if (syn && !m.ABSynStart) [m.ABSynStart, m.ABSynTTL] = [ms, ttl];
-        if (fin && !m.ABFinStart) m.ABFinStart = ms;
-        if (rst && !m.ABRstStart) m.ABRstStart = ms;
-      } else {
-        if (syn && !m.BASynStart) [m.BASynStart, m.BASynTTL] = [ms, ttl];
-        if (fin && !m.BAFinStart) m.BAFinStart = ms;
-        if (rst && !m.BARstStart) m.BARstStart = ms;
-      }
+    const finish = (this.flags[f]! >> FINISH_SHIFT) & 3;
+    if (rst) this.setFinish(f, TCP_RST);
+    else if (fin && finish !== TCP_RST) this.setFinish(f, TCP_FIN);
+    if (!this.cfg.extra_tcp_metric || !(syn || fin || rst)) return;
+    const m = this.extras.get(f)?.tcp;
+    if (!m) return;
+    const ms = Math.floor(time);
+    if (ab) {
+      if (syn && !m.ABSynStart) [m.ABSynStart, m.ABSynTTL] = [ms, ttl];
+      if (fin && !m.ABFinStart) m.ABFinStart = ms;
+      if (rst && !m.ABRstStart) m.ABRstStart = ms;
+    } else {
+      if (syn && !m.BASynStart) [m.BASynStart, m.BASynTTL] = [ms, ttl];
+      if (fin && !m.BAFinStart) m.BAFinStart = ms;
+      if (rst && !m.BARstStart) m.BARstStart = ms;
     }
   }
 
-  private intern(s: string): string {
-    const known = this.strings.get(s);
-    if (known !== undefined) return known;
-    if (this.strings.size < 10_000) this.strings.set(s, s);
-    return s;
+  private setFinish(f: number, finish: number): void {
+    this.flags[f] = (this.flags[f]! & ~(3 << FINISH_SHIFT)) | (finish << FINISH_SHIFT);
+  }
+
+  /** The shape id of a LayersPath/Application pair (a handful of distinct values for millions of flows). */
+  private shapeOf(layersPath: string, application: string): number {
+    const k = `${layersPath}\u0001${application}`;
+    let id = this.shapeIds.get(k);
+    if (id === undefined) {
+      id = this.shapes.length;
+      if (id >= 0xffff) return 0xffff; // beyond: the last shape slot is reused (paths that many are noise)
+      this.shapes.push({ layersPath, application, timeout: this.appTimeouts.get(application.toLowerCase()) ?? 0 });
+      this.shapeIds.set(k, id);
+    }
+    return id;
   }
 
   private create(
-    key: string,
-    hash: number,
-    ownOffset: number,
+    view: FrameView,
+    i: number,
+    h: number,
+    n: number,
     l3Length: number,
-    l2Length: number,
     swapped: boolean,
-    parent: Flow | undefined,
-    seg: Packet,
+    parent: number,
     time: number,
-  ): Flow {
-    if (this.flows.size >= this.cfg.max_entries) this.evictOne(time);
-    const app = applicationLayer(seg);
-    const lastLayer = app ?? seg.layers[seg.layers.length - 1] ?? "";
-    const path = this.intern(app ? `${seg.layers.join("/")}/${app}` : seg.layers.join("/"));
-    const application = this.intern(applicationOf(seg, lastLayer, this.ports));
-    const eth = seg.ethernet;
-    const ip = seg.ip;
-    const t = seg.transport;
-    const icmp = seg.icmp;
-    const f = new Flow(
-      key,
-      hash,
-      ownOffset,
-      l3Length,
-      l2Length,
-      swapped,
-      parent,
-      time,
-      path,
-      application,
-      eth ? { Protocol: "ETHERNET", A: eth.src, B: eth.dst, ID: vlanId(eth.vlans) } : null,
-      ip ? { Protocol: NETWORK_PROTOCOL[ip.version], A: ip.src, B: ip.dst, ID: seg.tunnelId ?? 0 } : null,
-      t ? { Protocol: t.protocol, A: t.srcPort, B: t.dstPort, ID: 0 } : null,
-      icmp ? { Type: icmpType(icmp.version, icmp.type), Code: icmp.code, ID: icmp.id } : null,
-      this.appTimeouts.get(application.toLowerCase()) ?? 0,
-    );
-    if (this.cfg.extra_tcp_metric && t && t.protocol === "TCP") {
-      f.tcp = { ABSynStart: 0, BASynStart: 0, ABSynTTL: 0, BASynTTL: 0, ABFinStart: 0, BAFinStart: 0, ABRstStart: 0, BARstStart: 0 };
+    tunnel: boolean,
+    l2Part: boolean,
+  ): number {
+    if (this.count >= this.cfg.max_entries) this.evictOne(time);
+    let f = this.free.pop();
+    if (f === undefined) {
+      if (this.highWater === this.capacity) this.grow(Math.min(this.cfg.max_entries + 1, this.capacity * 2));
+      f = this.highWater++;
     }
-    this.flows.set(key, f);
-    f.nextSameHash = this.index.get(hash);
-    this.index.set(hash, f);
+    const own = this.keyBytes.latin1Slice(0, n);
+    const prefix = parent >= 0 ? this.prefixOf(parent) : "";
+    this.keys[f] = prefix ? prefix + own : own;
+    this.ownOffset[f] = prefix.length;
+    this.l3Length[f] = l3Length;
+    this.l2Length[f] = n;
+    this.hash[f] = h;
+    this.parent[f] = parent;
+    this.flags[f] = LIVE | TOUCHED | (swapped ? SWAPPED : 0);
+    this.abPackets[f] = this.abBytes[f] = this.baPackets[f] = this.baBytes[f] = 0;
+    this.sentAbPackets[f] = this.sentAbBytes[f] = this.sentBaPackets[f] = this.sentBaBytes[f] = 0;
+    this.start[f] = this.last[f] = time;
+    this.rtt[f] = this.rttStart[f] = 0;
+
+    // What the key does not say: layer names, application, and (rarely) display values it leaves out.
+    const seg = segmentPacket(view, i);
+    const app = applicationLayer(seg);
+    const layers = seg.layers.join("/");
+    const path = app ? `${layers}/${app}` : layers;
+    this.shape[f] = this.shapeOf(path, applicationOf(seg, app ?? seg.layers[seg.layers.length - 1] ?? "", this.ports));
+    let extra: Extra | undefined;
+    if (seg.ethernet && !l2Part) (extra ??= {}).link = { Protocol: "ETHERNET", A: seg.ethernet.src, B: seg.ethernet.dst, ID: view.segments[i]!.vlanId };
+    if (tunnel && seg.transport) (extra ??= {}).transport = { Protocol: "UDP", A: seg.transport.srcPort, B: seg.transport.dstPort, ID: 0 };
+    if (this.cfg.extra_tcp_metric && seg.transport?.protocol === "TCP") {
+      (extra ??= {}).tcp = { ABSynStart: 0, BASynStart: 0, ABSynTTL: 0, BASynTTL: 0, ABFinStart: 0, BAFinStart: 0, ABRstStart: 0, BARstStart: 0 };
+    }
+    if (extra) this.extras.set(f, extra);
+    else this.extras.delete(f);
+
+    const head = this.index.get(h);
+    this.next[f] = head ?? -1;
+    this.index.set(h, f);
+    this.count++;
     this.stats.flowsCreated++;
     return f;
   }
 
-  /** Emits and drops the least recently seen flow (second chance: recently seen ones move to the back). */
-  private evictOne(now: number): void {
-    for (const [key, f] of this.flows) {
-      this.flows.delete(key);
-      if (f.recent) {
-        f.recent = false;
-        this.flows.set(key, f);
-        continue;
-      }
-      this.unindex(f);
-      this.stats.flowsEvicted++;
-      this.emit(f, now, f.finish);
-      return;
-    }
+  /** "key\u0001start\u0001": what an encapsulated flow's key starts with (cached on the parent). */
+  private prefixOf(parent: number): string {
+    let e = this.extras.get(parent);
+    if (!e) this.extras.set(parent, (e = {}));
+    return (e.prefix ??= `${this.keys[parent]}\u0001${this.start[parent]}\u0001`);
   }
 
-  private unindex(f: Flow): void {
-    const head = this.index.get(f.hash);
+  private remove(f: number): void {
+    const h = this.hash[f]!;
+    const head = this.index.get(h)!;
     if (head === f) {
-      if (f.nextSameHash) this.index.set(f.hash, f.nextSameHash);
-      else this.index.delete(f.hash);
-      return;
-    }
-    for (let p = head; p; p = p.nextSameHash) {
-      if (p.nextSameHash === f) {
-        p.nextSameHash = f.nextSameHash;
-        return;
+      if (this.next[f]! >= 0) this.index.set(h, this.next[f]!);
+      else this.index.delete(h);
+    } else {
+      for (let p = head; p >= 0; p = this.next[p]!) {
+        if (this.next[p] === f) {
+          this.next[p] = this.next[f]!;
+          break;
+        }
       }
     }
+    this.flags[f] = 0;
+    this.keys[f] = "";
+    this.extras.delete(f);
+    this.free.push(f);
+    this.count--;
+  }
+
+  /** Emits and drops the least recently seen of a sample of flows (all of them in a small table). */
+  private evictOne(now: number): void {
+    let victim = -1;
+    let oldest = Infinity;
+    let seen = 0;
+    const sample = Math.min(EVICTION_SAMPLE, this.count);
+    for (let tries = 0; seen < sample && tries < this.highWater * 2; tries++) {
+      const f = this.evictCursor;
+      this.evictCursor = (this.evictCursor + 1) % this.highWater;
+      if (!(this.flags[f]! & LIVE)) continue;
+      seen++;
+      // Seen since the scan last passed: a second chance (not this time).
+      const recent = (this.flags[f]! & RECENT) !== 0;
+      this.flags[f]! &= ~RECENT;
+      const age = recent ? this.last[f]! + 1e15 : this.last[f]!;
+      if (age < oldest) [victim, oldest] = [f, age];
+    }
+    if (victim < 0) return;
+    this.stats.flowsEvicted++;
+    this.emit(victim, now, (this.flags[victim]! >> FINISH_SHIFT) & 3);
+    this.remove(victim);
   }
 
   /** Moves the table's clock: emits the period's updates and the flows that ended. Cheap when nothing is due. */
@@ -450,7 +516,9 @@ export class FlowTable {
       this.nextSweep = now + this.sweepEvery;
     }
     if (now >= this.nextUpdate) {
-      for (const f of this.flows.values()) if (f.touched) this.emit(f, now, f.finish);
+      for (let f = 0; f < this.highWater; f++) {
+        if (this.flags[f]! & TOUCHED) this.emit(f, now, (this.flags[f]! >> FINISH_SHIFT) & 3);
+      }
       this.previousUpdate = now;
       this.nextUpdate = now + this.cfg.update;
     }
@@ -458,24 +526,28 @@ export class FlowTable {
 
   private sweep(now: number): void {
     const { expire, finished_hold: hold } = this.cfg;
-    for (const [key, f] of this.flows) {
-      const idle = now - f.last;
+    for (let f = 0; f < this.highWater; f++) {
+      const flags = this.flags[f]!;
+      if (!(flags & LIVE)) continue;
+      const idle = now - this.last[f]!;
+      const fin = (flags >> FINISH_SHIFT) & 3;
+      const timeout = this.shapes[this.shape[f]!]?.timeout ?? 0;
       let finish = -1;
-      if (f.finish !== NOT_FINISHED && idle >= hold) finish = f.finish;
-      else if ((f.timeout > 0 && idle >= f.timeout) || idle >= expire) finish = TIMEOUT;
+      if (fin !== NOT_FINISHED && idle >= hold) finish = fin;
+      else if ((timeout > 0 && idle >= timeout) || idle >= expire) finish = TIMEOUT;
       if (finish < 0) continue;
-      this.flows.delete(key);
-      this.unindex(f);
       this.stats.flowsExpired++;
       this.emit(f, now, finish);
+      this.remove(f);
     }
   }
 
   /** Emits every flow as it stands and empties the table (end of a replayed file, agent stop). */
   flush(now: number): void {
-    for (const f of this.flows.values()) this.emit(f, now, f.finish);
-    this.flows.clear();
-    this.index.clear();
+    for (let f = 0; f < this.highWater; f++) {
+      if (this.flags[f]! & LIVE) this.emit(f, now, (this.flags[f]! >> FINISH_SHIFT) & 3);
+    }
+    for (let f = 0; f < this.highWater; f++) if (this.flags[f]! & LIVE) this.remove(f);
   }
 
   /** The records emitted since the last call. */
@@ -485,46 +557,52 @@ export class FlowTable {
     return out;
   }
 
-  private emit(f: Flow, now: number, finish: number): void {
+  private emit(f: number, now: number, finish: number): void {
     const p = this.point;
-    const periodStart = Math.floor(Math.max(this.previousUpdate, f.start));
+    const start = this.start[f]!;
     const metric: FlowMetric = {
-      ABPackets: f.abPackets,
-      ABBytes: f.abBytes,
-      BAPackets: f.baPackets,
-      BABytes: f.baBytes,
-      Start: Math.floor(f.start),
-      Last: Math.floor(f.last),
-      RTT: f.rtt,
+      ABPackets: this.abPackets[f]!,
+      ABBytes: this.abBytes[f]!,
+      BAPackets: this.baPackets[f]!,
+      BABytes: this.baBytes[f]!,
+      Start: Math.floor(start),
+      Last: Math.floor(this.last[f]!),
+      RTT: this.rtt[f]!,
     };
+    const periodStart = Math.floor(Math.max(this.previousUpdate, start));
     const lastUpdate: FlowMetric = {
-      ABPackets: f.abPackets - f.sentAbPackets,
-      ABBytes: f.abBytes - f.sentAbBytes,
-      BAPackets: f.baPackets - f.sentBaPackets,
-      BABytes: f.baBytes - f.sentBaBytes,
+      ABPackets: metric.ABPackets - this.sentAbPackets[f]!,
+      ABBytes: metric.ABBytes - this.sentAbBytes[f]!,
+      BAPackets: metric.BAPackets - this.sentBaPackets[f]!,
+      BABytes: metric.BABytes - this.sentBaBytes[f]!,
       Start: Math.min(periodStart, Math.floor(now)),
       Last: Math.floor(now),
-      RTT: f.rtt,
+      RTT: metric.RTT,
     };
-    f.sentAbPackets = f.abPackets;
-    f.sentAbBytes = f.abBytes;
-    f.sentBaPackets = f.baPackets;
-    f.sentBaBytes = f.baBytes;
-    f.touched = false;
+    this.sentAbPackets[f] = metric.ABPackets;
+    this.sentAbBytes[f] = metric.ABBytes;
+    this.sentBaPackets[f] = metric.BAPackets;
+    this.sentBaBytes[f] = metric.BABytes;
+    this.flags[f]! &= ~TOUCHED;
+    const key = this.keys[f]!;
+    const o = this.ownOffset[f]!;
+    const shape = this.shapes[this.shape[f]!]!;
+    const extra = this.extras.get(f);
+    const layers = keyLayers(key, o, this.l3Length[f]!, this.l2Length[f]!, (this.flags[f]! & SWAPPED) !== 0);
     this.out.push({
-      UUID: flowUuid(f.key, f.start, p.nodeTID),
-      TrackingID: trackingId(f.key.slice(f.ownOffset, f.ownOffset + f.l2Length)),
-      L3TrackingID: trackingId(f.key.slice(f.ownOffset, f.ownOffset + f.l3Length)),
-      ParentUUID: f.parent ? flowUuid(f.parent.key, f.parent.start, p.nodeTID) : "",
-      LayersPath: f.layersPath,
-      Application: f.application,
-      Link: f.link,
-      Network: f.network,
-      Transport: f.transport,
-      ICMP: f.icmp,
+      UUID: flowUuid(key, start, p.nodeTID),
+      TrackingID: trackingId(key.slice(o, o + this.l2Length[f]!)),
+      L3TrackingID: trackingId(key.slice(o, o + this.l3Length[f]!)),
+      ParentUUID: o > 0 ? parentUuid(key, o, p.nodeTID) : "",
+      LayersPath: shape.layersPath,
+      Application: shape.application,
+      Link: extra?.link ?? layers.link,
+      Network: layers.network,
+      Transport: extra?.transport ?? layers.transport,
+      ICMP: layers.icmp,
       Metric: metric,
       LastUpdateMetric: lastUpdate,
-      TCPMetric: f.tcp ? { ...f.tcp } : null,
+      TCPMetric: extra?.tcp ? { ...extra.tcp } : null,
       IPMetric: null,
       FinishType: FINISH[finish]!,
       Start: metric.Start,
@@ -540,11 +618,69 @@ export class FlowTable {
   }
 }
 
-/** VLAN ids stacked 12 bits each, outermost first (Skydive's Link.ID). */
-function vlanId(vlans: number[]): number {
-  let id = 0;
-  for (const v of vlans) id = id * 4096 + v;
-  return id;
+/** The parent's UUID, from the "parentKey\u0001parentStart\u0001" prefix of an encapsulated flow's key. */
+function parentUuid(key: string, ownOffset: number, nodeTID: string): string {
+  const prefix = key.slice(0, ownOffset - 1);
+  const cut = prefix.lastIndexOf("\u0001");
+  return flowUuid(prefix.slice(0, cut), Number(prefix.slice(cut + 1)), nodeTID);
+}
+
+const byteAt = (key: string, i: number) => key.charCodeAt(i);
+const u16At = (key: string, i: number) => (key.charCodeAt(i) << 8) | key.charCodeAt(i + 1);
+const u32At = (key: string, i: number) =>
+  ((key.charCodeAt(i) << 24) | (key.charCodeAt(i + 1) << 16) | (key.charCodeAt(i + 2) << 8) | key.charCodeAt(i + 3)) >>> 0;
+
+function keyMac(key: string, i: number): string {
+  let s = "";
+  for (let j = 0; j < 6; j++)
+    s +=
+      (j ? ":" : "") +
+      key
+        .charCodeAt(i + j)
+        .toString(16)
+        .padStart(2, "0");
+  return s;
+}
+
+/** The layers of a flow read back from its key (A/B are the first packet's: canonical order undone). */
+function keyLayers(
+  key: string,
+  o: number,
+  l3Length: number,
+  l2Length: number,
+  swapped: boolean,
+): { link: FlowLayer | null; network: FlowLayer | null; transport: TransportLayer | null; icmp: { Type: ICMPType; Code: number; ID: number } | null } {
+  let network: FlowLayer | null = null;
+  let transport: TransportLayer | null = null;
+  let icmp: { Type: ICMPType; Code: number; ID: number } | null = null;
+  let link: FlowLayer | null = null;
+  if (l3Length > 0) {
+    const version = byteAt(key, o);
+    const proto = byteAt(key, o + 1);
+    const alen = version === 4 ? 4 : 16;
+    const bytes = new Uint8Array(2 * alen);
+    for (let j = 0; j < 2 * alen; j++) bytes[j] = key.charCodeAt(o + 2 + j);
+    const lo = ipString(bytes, 0, version as 4 | 6);
+    const hi = ipString(bytes, alen, version as 4 | 6);
+    let q = o + 2 + 2 * alen;
+    const pLo = u16At(key, q);
+    const pHi = u16At(key, q + 2);
+    q += 4;
+    const tp = TRANSPORT_PROTOCOL[proto];
+    if (tp) transport = { Protocol: tp, A: swapped ? pHi : pLo, B: swapped ? pLo : pHi, ID: 0 };
+    if (proto === 1 || proto === 58) {
+      icmp = { Type: ICMP_TYPES[byteAt(key, q)] ?? "UNKNOWN", Code: byteAt(key, q + 1), ID: u16At(key, q + 2) };
+      q += 4;
+    }
+    network = { Protocol: version === 4 ? "IPV4" : "IPV6", A: swapped ? hi : lo, B: swapped ? lo : hi, ID: u32At(key, q) };
+  }
+  if (l2Length > l3Length && byteAt(key, o + l3Length + 1) === 1) {
+    const m = o + l3Length + 2;
+    const lo = keyMac(key, m);
+    const hi = keyMac(key, m + 6);
+    link = { Protocol: "ETHERNET", A: swapped ? hi : lo, B: swapped ? lo : hi, ID: u32At(key, m + 12) };
+  }
+  return { link, network, transport, icmp };
 }
 
 /** Length of an encapsulated packet: its IP total length plus its own Ethernet header when it has one. */
@@ -560,15 +696,6 @@ function compareBytes(buf: Uint8Array, a: number, b: number, n: number): number 
     if (d !== 0) return d < 0 ? -1 : 1;
   }
   return 0;
-}
-
-/** The flow's own key equals the `n` key bytes. */
-function sameKey(f: Flow, k: Uint8Array, n: number): boolean {
-  const key = f.key;
-  const o = f.ownOffset;
-  if (key.length - o !== n) return false;
-  for (let i = 0; i < n; i++) if (key.charCodeAt(o + i) !== k[i]) return false;
-  return true;
 }
 
 function copy(from: Uint8Array, at: number, n: number, to: Uint8Array, pos: number): number {
