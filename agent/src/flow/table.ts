@@ -127,6 +127,8 @@ interface Extra {
   /** Ports of the first packet when the key leaves the source port out (outer flow of a UDP tunnel). */
   transport?: TransportLayer;
   tcp?: TCPMetric;
+  /** Exporter input and output ifIndex of the first sampled packet (sFlow). */
+  ports?: readonly [number, number];
   /** "parentKey\u0001parentStart\u0001": the prefix of an encapsulated flow's key (children's keys). */
   prefix?: string;
 }
@@ -230,9 +232,10 @@ export class FlowTable {
   /**
    * Counts one frame, decoded into `view` by parseFrame: `time` in ms (fractions keep µs for RTT), `length`
    * its length on the wire, `scale` how many packets it stands for (an sFlow sampling rate: packets and
-   * bytes are multiplied by it).
+   * bytes are multiplied by it); `ports`, the exporter's input and output ifIndex of a sampled packet,
+   * kept per flow from its first packet (Exporter.InIfIndex/OutIfIndex).
    */
-  frame(view: FrameView, time: number, length: number, scale = 1): void {
+  frame(view: FrameView, time: number, length: number, scale = 1, ports?: readonly [number, number]): void {
     // Time moves first: a packet after its flow's expiry starts a new flow.
     if (time >= this.nextSweep || time >= this.nextUpdate) this.advance(time);
     this.stats.packets += scale;
@@ -242,14 +245,14 @@ export class FlowTable {
       const s = view.segments[i]!;
       if (s.truncated) this.stats.truncated++;
       if (i > 0) length = innerLength(s, length);
-      parent = this.segment(view, i, time, length, scale, parent);
+      parent = this.segment(view, i, time, length, scale, parent, ports);
     }
   }
 
   /** Decodes and counts a frame of a pcap link type (convenience for tests and sampled headers). */
-  bytes(linkType: number, data: Uint8Array, time: number, length: number, scale = 1): boolean {
+  bytes(linkType: number, data: Uint8Array, time: number, length: number, scale = 1, ports?: readonly [number, number]): boolean {
     if (!parseFrame(linkType, data, 0, data.length, this.view)) return false;
-    this.frame(this.view, time, length, scale);
+    this.frame(this.view, time, length, scale, ports);
     return true;
   }
 
@@ -260,7 +263,7 @@ export class FlowTable {
    * MACs in canonical order and VLAN ids, the last layer, and the tunnel id when there is no IP.
    * Canonical order: byte comparison of the addresses, ports breaking ties.
    */
-  private segment(view: FrameView, i: number, time: number, length: number, scale: number, parent: number): number {
+  private segment(view: FrameView, i: number, time: number, length: number, scale: number, parent: number, ports?: readonly [number, number]): number {
     const s = view.segments[i]!;
     const b = view.bytes;
     const k = this.keyBytes;
@@ -318,7 +321,7 @@ export class FlowTable {
     h &= 0x3fffffff; // a small integer: cheap as a Map key
     let f = this.index.get(h) ?? -1;
     while (f >= 0 && !(this.parent[f] === parent && this.sameKey(f, k, n))) f = this.next[f]!;
-    if (f < 0) f = this.create(view, i, h, n, l3Length, swapped, parent, time, tunnel, l2Part);
+    if (f < 0) f = this.create(view, i, h, n, l3Length, swapped, parent, time, tunnel, l2Part, ports);
     else this.flags[f]! |= RECENT;
     this.flags[f]! |= TOUCHED;
     if (time > this.last[f]!) this.last[f] = time;
@@ -408,6 +411,7 @@ export class FlowTable {
     time: number,
     tunnel: boolean,
     l2Part: boolean,
+    ports?: readonly [number, number],
   ): number {
     if (this.count >= this.cfg.max_entries) this.evictOne(time);
     let f = this.free.pop();
@@ -441,6 +445,7 @@ export class FlowTable {
     if (this.cfg.extra_tcp_metric && seg.transport?.protocol === "TCP") {
       (extra ??= {}).tcp = { ABSynStart: 0, BASynStart: 0, ABSynTTL: 0, BASynTTL: 0, ABFinStart: 0, BAFinStart: 0, ABRstStart: 0, BARstStart: 0 };
     }
+    if (ports) (extra ??= {}).ports = ports;
     if (extra) this.extras.set(f, extra);
     else this.extras.delete(f);
 
@@ -612,7 +617,7 @@ export class FlowTable {
       CaptureType: p.captureType,
       Host: p.host,
       SamplingRate: p.samplingRate ?? 1,
-      Exporter: p.exporter ?? null,
+      Exporter: p.exporter ? (extra?.ports ? { ...p.exporter, InIfIndex: extra.ports[0], OutIfIndex: extra.ports[1] } : p.exporter) : null,
       Enrichment: null,
     });
   }

@@ -1,8 +1,9 @@
 // What the sFlow collector does with each datagram, socket aside (so tests and benchmarks feed it bytes):
 // - counts lost datagrams from each exporter's sequence numbers (agent address + sub-agent);
 // - turns flow samples into packets (the sampled header through the packet decoder, or the sampled
-//   IPv4/IPv6 record when there is no header) counted into a flow table per exporter data source and input
-//   port, scaled by the sampling rate;
+//   IPv4/IPv6 record when there is no header) counted into a flow table per exporter data source, scaled
+//   by the sampling rate (both directions of a conversation meet in one flow, as in Skydive; each flow keeps
+//   the input and output ifIndex of its first sample);
 // - puts counter samples (generic and Ethernet interface counters) on the interface node of the agent's
 //   graph they describe, as the node's `SFlow` metadata.
 import { Counter, sharedMetric, type MetricsRegistry } from "@skystream/common";
@@ -123,26 +124,24 @@ export class SflowCollector {
       return;
     }
     const rate = Math.max(1, s.samplingRate ?? 1);
-    this.tableFor(d, s).bytes(linkType, bytes, now, length, rate);
+    const ports = [s.input?.format === 0 ? s.input.value : 0, s.output?.format === 0 ? s.output.value : 0] as const;
+    this.tableFor(d, s).bytes(linkType, bytes, now, length, rate, ports);
   }
 
   private tableFor(d: SflowDatagram, s: SflowSample): FlowTable {
-    const input = s.input?.format === 0 ? s.input.value : 0;
-    const key = `${d.agent}/${d.subAgentId}/${s.sourceIdType}:${s.sourceIdIndex}/${input}`;
+    const key = `${d.agent}/${d.subAgentId}/${s.sourceIdType}:${s.sourceIdIndex}`;
     let t = this.tables.get(key);
     if (!t) {
+      // A data source that is an interface (ifIndex) is the capture point; an OVS bridge (entPhysical) is
+      // not in the graph by that index: its flows carry no NodeTID unless a capture says which node it is.
+      const source = s.sourceIdType === 0 ? this.nodeOf(d, s.sourceIdIndex ?? 0) : undefined;
       t = new FlowTable(this.o.table, {
         host: this.o.hostId,
-        nodeTID: this.o.nodeTID ?? this.nodeOf(d, input)?.TID ?? "",
+        nodeTID: this.o.nodeTID ?? source?.TID ?? "",
         captureID: this.o.captureID ?? "",
         captureType: "sflow",
         samplingRate: s.samplingRate ?? 1,
-        exporter: {
-          Address: d.agent,
-          SubAgentID: d.subAgentId,
-          InIfIndex: input,
-          OutIfIndex: s.output?.format === 0 ? s.output.value : 0,
-        },
+        exporter: { Address: d.agent, SubAgentID: d.subAgentId, InIfIndex: 0, OutIfIndex: 0 },
       });
       this.tables.set(key, t);
     }
