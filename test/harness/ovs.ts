@@ -1,7 +1,7 @@
 // An Open vSwitch instance of its own for a test: ovsdb-server and ovs-vswitchd (userspace datapath)
 // in a scratch directory and their own network namespace, never the system's.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -61,6 +61,7 @@ export function startOvs(ns: string): Ovs {
           /* already gone */
         }
       }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
