@@ -19,9 +19,11 @@ export interface SkystreamProcess {
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export async function startSkystream(args: string[], env: Record<string, string>): Promise<SkystreamProcess> {
+/** Runs `skystream ARGS`; with `netns`, inside that network namespace (its metrics are then out of reach). */
+export async function startSkystream(args: string[], env: Record<string, string>, opts: { netns?: string } = {}): Promise<SkystreamProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const [cmd, argv] = opts.netns ? ["ip", ["netns", "exec", opts.netns, process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+  const child = spawn(cmd, argv, {
     env: { ...process.env, SKYSTREAM_METRICS_LISTEN: `127.0.0.1:${port}`, SKYSTREAM_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

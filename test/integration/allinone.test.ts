@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
+import { NetnsLab, ip } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
 
 test("all-in-one stores synthetic flows in its embedded ClickHouse and keeps them across restarts", { timeout: 120_000 }, async (t) => {
@@ -24,4 +26,46 @@ test("all-in-one stores synthetic flows in its embedded ClickHouse and keeps the
   }
   assert.ok(counts[0]! >= 5000, `first run stored ${counts[0]}`);
   assert.ok(counts[1]! >= counts[0]! + 5000, `second run kept the first run's rows: ${counts.join(" -> ")}`);
+});
+
+test("all-in-one watches its host: flows of a live capture on the default route's interface land in ClickHouse", { timeout: 120_000 }, async (t) => {
+  // The "host" is a namespace whose default route leaves through a veth.
+  const lab = new NetnsLab();
+  t.after(() => lab.destroy());
+  const [host, peer] = [lab.ns("host"), lab.ns("peer")];
+  const [eth, far] = lab.veth("eth", host, "far", peer);
+  ip("-n", host, "addr", "add", "198.18.70.1/24", "dev", eth);
+  ip("-n", peer, "addr", "add", "198.18.70.2/24", "dev", far);
+  ip("-n", host, "route", "add", "default", "via", "198.18.70.2");
+  const dataDir = mkdtempSync(join(tmpdir(), "skystream-aio-cap-"));
+  const env = { SKYSTREAM_CLICKHOUSE_DATA_PATH: dataDir, SKYSTREAM_AGENT_HOST_ID: "aio-cap", SKYSTREAM_AGENT_FLOW_TABLE_UPDATE: "1s" };
+  const aio = await startSkystream(["allinone"], env, { netns: host });
+  t.after(() => aio.kill("SIGKILL"));
+  await aio.waitForOutput(/all-in-one running/);
+  assert.match(aio.output(), new RegExp(`pcap/${eth}`), "the capture on the default route's interface");
+  // 20 UDP datagrams of 300 bytes to the gateway, 50 ms apart.
+  const sender = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      host,
+      "python3",
+      "-c",
+      "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(20):\n  s.sendto(b'x'*300,('198.18.70.2',9911)); time.sleep(0.05)",
+    ],
+    { stdio: "ignore" },
+  );
+  await new Promise((r) => sender.once("exit", r));
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(await aio.kill("SIGTERM"), 0, aio.output().slice(-2000));
+  const ch = openChdb(dataDir);
+  const rows = await queryRows<{ packets: number | string; bytes: number | string; type: string }>(
+    ch,
+    "SELECT sum(LastUpdateMetric.ABPackets) AS packets, sum(LastUpdateMetric.ABBytes) AS bytes, any(CaptureType) AS type FROM skystream.flows " +
+      "WHERE Host = 'aio-cap' AND Network.B = '198.18.70.2' AND Transport.B = 9911",
+  );
+  await ch.close();
+  const [row] = rows;
+  assert.deepEqual([Number(row?.packets), Number(row?.bytes), row?.type], [20, 20 * (300 + 42), "pcap"]);
 });
