@@ -9,7 +9,7 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,7 @@ import type { FlowRecord } from "@skystream/schemas";
 import { flowTableConfig } from "@skystream/agent/flow/config";
 import { loadFlowHasher } from "@skystream/agent/flow/ids";
 import { decodeEthernet, type Packet } from "@skystream/agent/flow/packet";
+import { frame, writePcap } from "@skystream/agent/flow/testing/frames";
 import { Graph } from "@skystream/agent/graph/graph";
 import { SflowCollector, sflowCounters } from "@skystream/agent/probes/flow/sflow/collector";
 import { decodeSflow, type SflowDatagram, type SflowRecord, type SflowSample } from "@skystream/agent/probes/flow/sflow/decode";
@@ -218,58 +219,15 @@ setTimeout(() => fail("traffic timed out"), 20000).unref();
 // nothing else is IPv6): UDP from [fd00:5f10::1]:40000 to [fd00:5f10::2]:6000 with distinct payload sizes.
 const V6 = { src: "fd00:5f10::1", dst: "fd00:5f10::2", srcPort: 40000, dstPort: 6000, sizes: [64, 80, 96] };
 
-function ipv6Bytes(a: string): Buffer {
-  const [head = "", tail = ""] = a.split("::");
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g, 16), 2 * i));
-  return b;
-}
-
-function checksum(...parts: Buffer[]): number {
-  const b = Buffer.concat(parts);
-  let sum = 0;
-  for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) | (b[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff || 0xffff;
-}
-
 /** A classic pcap of Ethernet/IPv6/UDP frames from MAC `src` to MAC `dst`. */
 function writeIpv6Pcap(file: string, srcMac: string, dstMac: string): void {
-  const mac = (m: string) => Buffer.from(m.replaceAll(":", ""), "hex");
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  const records = V6.sizes.map((size, i) => {
-    const payload = Buffer.alloc(size, 0x60 + i);
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(V6.srcPort, 0);
-    udp.writeUInt16BE(V6.dstPort, 2);
-    udp.writeUInt16BE(8 + size, 4);
-    const [src, dst] = [ipv6Bytes(V6.src), ipv6Bytes(V6.dst)];
-    const pseudo = Buffer.alloc(8);
-    pseudo.writeUInt32BE(8 + size, 0);
-    pseudo[7] = 17;
-    udp.writeUInt16BE(checksum(src, dst, pseudo, udp, payload), 6);
-    const ip6 = Buffer.alloc(8);
-    ip6.writeUInt32BE(0x60000000, 0);
-    ip6.writeUInt16BE(8 + size, 4);
-    ip6[6] = 17;
-    ip6[7] = 64;
-    const eth = Buffer.concat([mac(dstMac), mac(srcMac), Buffer.from([0x86, 0xdd])]);
-    const frame = Buffer.concat([eth, ip6, src, dst, udp, payload]);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1_700_000_000 + i, 0);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    return Buffer.concat([rec, frame]);
-  });
-  writeFileSync(file, Buffer.concat([head, ...records]));
+  writePcap(
+    file,
+    V6.sizes.map((size, i) => ({
+      time: (1_700_000_000 + i) * 1000,
+      data: frame({ srcMac, dstMac, src: V6.src, dst: V6.dst, proto: "udp", srcPort: V6.srcPort, dstPort: V6.dstPort, payload: size }),
+    })),
+  );
 }
 
 function macOf(ns: string, dev: string): string {
@@ -597,32 +555,11 @@ function splitDatagram(buf: Uint8Array): { header: Buffer; samples: Buffer[] } {
 
 /** A classic pcap of UDP datagrams 127.0.0.1 -> 127.0.0.1:`port` (Ethernet/IPv4/UDP, as captured on lo). */
 function writeUdpPcap(file: string, port: number, payloads: Buffer[]): void {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(262144, 16);
-  head.writeUInt32LE(1, 20);
-  const records = payloads.map((payload, i) => {
-    const ip4 = Buffer.alloc(20);
-    ip4[0] = 0x45;
-    ip4.writeUInt16BE(20 + 8 + payload.length, 2);
-    ip4[8] = 64;
-    ip4[9] = 17;
-    ip4.set([127, 0, 0, 1, 127, 0, 0, 1], 12);
-    ip4.writeUInt16BE(checksum(ip4), 10);
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(40000, 0);
-    udp.writeUInt16BE(port, 2);
-    udp.writeUInt16BE(8 + payload.length, 4);
-    const frame = Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), ip4, udp, payload]);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1_700_000_000 + i, 0);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    return Buffer.concat([rec, frame]);
-  });
-  writeFileSync(file, Buffer.concat([head, ...records]));
+  const lo = { srcMac: "00:00:00:00:00:00", dstMac: "00:00:00:00:00:00", src: "127.0.0.1", dst: "127.0.0.1" };
+  writePcap(
+    file,
+    payloads.map((payload, i) => ({ time: (1_700_000_000 + i) * 1000, data: frame({ ...lo, proto: "udp", srcPort: 40000, dstPort: port, payload }) })),
+  );
 }
 
 /**

@@ -17,7 +17,8 @@ export interface FrameSpec {
   icmpType?: number;
   icmpId?: number;
   ttl?: number;
-  payload?: number;
+  /** Payload: a size (filled with "a") or the bytes. */
+  payload?: number | Uint8Array;
   /** VXLAN: this frame is carried inside an outer UDP/4789 packet. */
   vxlan?: { vni: number; outer: Omit<FrameSpec, "proto" | "vxlan"> };
 }
@@ -41,7 +42,7 @@ function sum16(bytes: number[]): number {
 }
 
 function l4(spec: FrameSpec, v6: boolean): number[] {
-  const payload = Array(spec.payload ?? 0).fill(0x61);
+  const payload = typeof spec.payload === "number" || spec.payload === undefined ? Array(spec.payload ?? 0).fill(0x61) : [...spec.payload];
   if (spec.proto === "tcp") {
     const sp = spec.srcPort ?? 40000;
     const dp = spec.dstPort ?? 80;
@@ -65,6 +66,15 @@ function l4(spec: FrameSpec, v6: boolean): number[] {
 function ipPacket(spec: FrameSpec, transport: number[]): number[] {
   const v6 = spec.src.includes(":");
   const proto = spec.proto === "tcp" ? 6 : spec.proto === "udp" ? 17 : v6 ? 58 : 1;
+  // TCP and UDP checksums over the pseudo-header (receivers drop IPv6 UDP without one); ICMPv4's has none.
+  if (proto !== 1) {
+    const len = transport.length;
+    const at = proto === 6 ? 16 : proto === 17 ? 6 : 2;
+    transport[at] = transport[at + 1] = 0;
+    const c = sum16([...ipBytes(spec.src), ...ipBytes(spec.dst), 0, proto, len >> 8, len & 255, ...transport]) || 0xffff;
+    transport[at] = c >> 8;
+    transport[at + 1] = c & 255;
+  }
   if (v6) {
     const len = transport.length;
     return [0x60, 0, 0, 0, len >> 8, len & 255, proto, spec.ttl ?? 64, ...ipBytes(spec.src), ...ipBytes(spec.dst), ...transport];
