@@ -1,8 +1,8 @@
 // Skydive's flow ids, from the flow's canonical key strings (built by the flow table):
-//   TrackingID   = xxHash64 of the L2+ key (L3+ in L3 mode): the same at every capture point of a conversation;
-//   L3TrackingID = xxHash64 of the L3+ key only: survives MAC rewrites along a routed path;
-//   UUID         = xxHash64, seeded with the table key's hash, of big-endian Start (ms) + NodeTID: unique per
-//                  capture point and per occurrence of the conversation.
+//   TrackingID   = xxHash64 of the L2+ key bytes (L3+ in L3 mode): the same at every capture point of a conversation;
+//   L3TrackingID = xxHash64 of the L3+ key bytes only: survives MAC rewrites along a routed path;
+//   UUID         = xxHash64, seeded with the table key's hash (key + outer flow's UUID), of big-endian Start (ms)
+//                  + NodeTID: unique per capture point and per occurrence of the conversation.
 // Hashes are computed when a flow is emitted, never per packet.
 import xxhash from "xxhash-wasm";
 
@@ -22,15 +22,18 @@ function h(): XXHash {
   return hasher;
 }
 
-export function trackingId(key: string): string {
-  return hex(h().h64Raw(encoder.encode(key)));
+/** TrackingID / L3TrackingID: the hash of the key bytes. */
+export function trackingId(key: Uint8Array): string {
+  return hex(h().h64Raw(key));
 }
 
-export function flowUuid(tableKey: string, startMs: number, nodeTID: string): string {
+/** UUID: seeded with the table key's hash (the key, plus the outer flow's UUID for an encapsulated flow). */
+export function flowUuid(key: Uint8Array, parentUuid: string, startMs: number, nodeTID: string): string {
   const x = h();
   const tid = encoder.encode(nodeTID);
   const data = new Uint8Array(8 + tid.length);
   new DataView(data.buffer).setBigInt64(0, BigInt(Math.floor(startMs)));
   data.set(tid, 8);
-  return hex(x.h64Raw(data, x.h64Raw(encoder.encode(tableKey))));
+  const seed = x.h64Raw(key, parentUuid ? BigInt(`0x${parentUuid}`) : 0n);
+  return hex(x.h64Raw(data, seed));
 }

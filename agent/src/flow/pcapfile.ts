@@ -90,17 +90,14 @@ export class CaptureParser {
   }
 
   private pcapRecords(b: Buffer, o: number): number {
-    // Plain byte arithmetic: Buffer's readUInt32 checks its arguments on every call, which shows at millions of packets/s.
-    const u32 = this.le
-      ? (at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000
-      : (at: number) => b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+    const le = this.le;
     const len = b.length;
     while (o + 16 <= len) {
-      const capLen = u32(o + 8);
+      const capLen = u32(b, o + 8, le);
       if (capLen > 0x4000000) throw new PcapFormatError(`${this.name}: packet ${this.count + 1} claims ${capLen} bytes`);
       if (o + 16 + capLen > len) break;
       this.count++;
-      this.onFrame(b, o + 16, o + 16 + capLen, u32(o + 12), u32(o) * 1000 + u32(o + 4) * this.fraction, this.linkType);
+      this.onFrame(b, o + 16, o + 16 + capLen, u32(b, o + 12, le), u32(b, o, le) * 1000 + u32(b, o + 4, le) * this.fraction, this.linkType);
       o += 16 + capLen;
     }
     return o;
@@ -143,6 +140,13 @@ export class CaptureParser {
     }
     return o;
   }
+}
+
+/** A 32-bit field in either byte order. Plain arithmetic: Buffer's readUInt32 checks its arguments on every call. */
+function u32(b: Uint8Array, at: number, le: boolean): number {
+  return le
+    ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000
+    : b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
 interface Interface {

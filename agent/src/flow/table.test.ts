@@ -6,6 +6,7 @@ import { loadFlowHasher } from "./ids.js";
 import { readCaptureFile } from "./pcapfile.js";
 import { FlowTable } from "./table.js";
 import { frame, type FrameSpec } from "./testing/frames.js";
+import { seededRandom } from "./testing/random.js";
 
 await loadFlowHasher();
 
@@ -276,8 +277,7 @@ test("garbage and mutated frames never throw; every packet is counted once", () 
   const frames: Buffer[] = [];
   readCaptureFile(SKYDIVE_PCAP, (p) => frames.push(Buffer.from(p.data)));
   frames.push(frame({ ...A, proto: "icmp", vxlan: { vni: 7, outer: { srcMac: A.srcMac, dstMac: A.dstMac, src: "fd00::1", dst: "fd00::2" } } }));
-  let seed = 42;
-  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const rand = seededRandom(42);
   const t = table({ max_entries: 500 });
   const N = process.env.SKYSTREAM_LONG_TESTS === "1" ? 1_000_000 : 50_000;
   for (let i = 0; i < N; i++) {

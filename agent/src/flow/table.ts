@@ -12,13 +12,13 @@
 // FIN/RST, are emitted one last time and dropped. Above `max_entries`, the least recently seen of a sample
 // of flows is emitted and evicted (sampled LRU: no reordering on the packet path).
 //
-// Memory: flows live in columns (typed arrays indexed by a slot number) plus their key string; their
+// Memory: flows live in columns (typed arrays indexed by a slot number), their keys in a word arena; their
 // addresses, ports and MACs are read back from the key when a record is emitted, not kept as strings.
 import type { FlowExporter, FlowFinishType, FlowLayer, FlowMetric, FlowProtocol, FlowRecord, ICMPType, TCPMetric, TransportLayer } from "@skystream/schemas";
 import { applicationLayer, applicationOf, type ApplicationPorts } from "./application.js";
 import type { FlowTableConfig } from "./config.js";
 import { flowUuid, trackingId } from "./ids.js";
-import { FrameView, ipString, parseFrame, segmentPacket, type Segment } from "./packet.js";
+import { FrameView, ipString, macString, parseFrame, segmentPacket, type Segment } from "./packet.js";
 
 /** Where the table's flows were seen: stamped on every record. */
 export interface CapturePoint {
@@ -129,11 +129,13 @@ interface Extra {
   tcp?: TCPMetric;
   /** Exporter input and output ifIndex of the first sampled packet (sFlow). */
   ports?: readonly [number, number];
-  /** "parentKey\u0001parentStart\u0001": the prefix of an encapsulated flow's key (children's keys). */
-  prefix?: string;
+  /** The outer flow's UUID, for an encapsulated flow. */
+  parentUuid?: string;
 }
 
 const INITIAL_CAPACITY = 1024;
+/** Key space per flow: 18 words = 72 bytes (the longest key, IPv6 + ICMP + MACs + VLANs, is 65). */
+const KEY_WORDS = 18;
 const EVICTION_SAMPLE = 16;
 
 export class FlowTable {
@@ -141,15 +143,14 @@ export class FlowTable {
   private highWater = 0;
   private count = 0;
   private readonly free: number[] = [];
-  // Columns, indexed by slot.
-  private keys: string[] = [];
+  // Columns, indexed by slot; keys in KEY_WORDS words per slot.
+  private keys = new Int32Array(0);
+  private keyLength = new Uint8Array(0);
   private flags = new Uint8Array(0);
   private hash = new Int32Array(0);
   private next = new Int32Array(0);
   private parent = new Int32Array(0);
-  private ownOffset = new Uint16Array(0);
-  private l3Length = new Uint16Array(0);
-  private l2Length = new Uint16Array(0);
+  private l3Length = new Uint8Array(0);
   private shape = new Uint16Array(0);
   private abPackets = new Float64Array(0);
   private abBytes = new Float64Array(0);
@@ -176,7 +177,9 @@ export class FlowTable {
   private readonly appTimeouts: Map<string, number>;
   private readonly ports: ApplicationPorts;
   private readonly view = new FrameView();
-  private readonly keyBytes = Buffer.alloc(512) as Buffer & { latin1Slice(start: number, end: number): string };
+  /** The key being built, as bytes and as the words they pad to. */
+  private readonly keyBytes = new Uint8Array(KEY_WORDS * 4);
+  private readonly keyWords = new Int32Array(this.keyBytes.buffer);
   private evictCursor = 0;
   readonly stats: FlowTableStats = { packets: 0, bytes: 0, flowsCreated: 0, flowsEvicted: 0, flowsExpired: 0, truncated: 0 };
 
@@ -210,9 +213,11 @@ export class FlowTable {
     this.hash = copy(this.hash, (n) => new Int32Array(n));
     this.next = copy(this.next, (n) => new Int32Array(n));
     this.parent = copy(this.parent, (n) => new Int32Array(n));
-    this.ownOffset = copy(this.ownOffset, (n) => new Uint16Array(n));
-    this.l3Length = copy(this.l3Length, (n) => new Uint16Array(n));
-    this.l2Length = copy(this.l2Length, (n) => new Uint16Array(n));
+    this.l3Length = copy(this.l3Length, (n) => new Uint8Array(n));
+    this.keyLength = copy(this.keyLength, (n) => new Uint8Array(n));
+    const keys = new Int32Array(capacity * KEY_WORDS);
+    keys.set(this.keys);
+    this.keys = keys;
     this.shape = copy(this.shape, (n) => new Uint16Array(n));
     this.abPackets = f64(this.abPackets);
     this.abBytes = f64(this.abBytes);
@@ -314,13 +319,17 @@ export class FlowTable {
       if (s.ip < 0) n = writeU32(k, n, s.tunnelId >= 0 ? s.tunnelId : 0);
     }
 
-    // Found by a hash of the key bytes (no string per packet), confirmed against the flow's own key.
-    let h = 0x811c9dc5;
-    for (let j = 0; j < n; j++) h = Math.imul(h ^ k[j]!, 16777619);
-    if (parent >= 0) h = Math.imul(h ^ this.hash[parent]!, 16777619);
-    h &= 0x3fffffff; // a small integer: cheap as a Map key
+    // Found by a hash of the key's words, confirmed by comparing them (nothing allocated per packet).
+    for (let j = n; j & 3; j++) k[j] = 0;
+    const words = (n + 3) >> 2;
+    const kw = this.keyWords;
+    let h = parent >= 0 ? this.hash[parent]! : 0x811c9dc5;
+    for (let j = 0; j < words; j++) h = Math.imul(h ^ kw[j]!, 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h = (h ^ (h >>> 12)) & 0x3fffffff; // a small integer: cheap as a Map key
     let f = this.index.get(h) ?? -1;
-    while (f >= 0 && !(this.parent[f] === parent && this.sameKey(f, k, n))) f = this.next[f]!;
+    while (f >= 0 && !(this.keyLength[f] === n && this.parent[f] === parent && this.sameKey(f, words))) f = this.next[f]!;
     if (f < 0) f = this.create(view, i, h, n, l3Length, swapped, parent, time, tunnel, l2Part, ports);
     else this.flags[f]! |= RECENT;
     this.flags[f]! |= TOUCHED;
@@ -347,12 +356,12 @@ export class FlowTable {
     return f;
   }
 
-  /** The flow's own key equals the `n` key bytes. */
-  private sameKey(f: number, k: Uint8Array, n: number): boolean {
-    const key = this.keys[f]!;
-    const o = this.ownOffset[f]!;
-    if (key.length - o !== n) return false;
-    for (let i = 0; i < n; i++) if (key.charCodeAt(o + i) !== k[i]) return false;
+  /** The flow's key equals the key being built. */
+  private sameKey(f: number, words: number): boolean {
+    const keys = this.keys;
+    const kw = this.keyWords;
+    const o = f * KEY_WORDS;
+    for (let j = 0; j < words; j++) if (keys[o + j] !== kw[j]) return false;
     return true;
   }
 
@@ -419,12 +428,9 @@ export class FlowTable {
       if (this.highWater === this.capacity) this.grow(Math.min(this.cfg.max_entries + 1, this.capacity * 2));
       f = this.highWater++;
     }
-    const own = this.keyBytes.latin1Slice(0, n);
-    const prefix = parent >= 0 ? this.prefixOf(parent) : "";
-    this.keys[f] = prefix ? prefix + own : own;
-    this.ownOffset[f] = prefix.length;
+    this.keys.set(this.keyWords.subarray(0, (n + 3) >> 2), f * KEY_WORDS);
+    this.keyLength[f] = n;
     this.l3Length[f] = l3Length;
-    this.l2Length[f] = n;
     this.hash[f] = h;
     this.parent[f] = parent;
     this.flags[f] = LIVE | TOUCHED | (swapped ? SWAPPED : 0);
@@ -446,6 +452,7 @@ export class FlowTable {
       (extra ??= {}).tcp = { ABSynStart: 0, BASynStart: 0, ABSynTTL: 0, BASynTTL: 0, ABFinStart: 0, BAFinStart: 0, ABRstStart: 0, BARstStart: 0 };
     }
     if (ports) (extra ??= {}).ports = ports;
+    if (parent >= 0) (extra ??= {}).parentUuid = this.uuidOf(parent);
     if (extra) this.extras.set(f, extra);
     else this.extras.delete(f);
 
@@ -457,11 +464,13 @@ export class FlowTable {
     return f;
   }
 
-  /** "key\u0001start\u0001": what an encapsulated flow's key starts with (cached on the parent). */
-  private prefixOf(parent: number): string {
-    let e = this.extras.get(parent);
-    if (!e) this.extras.set(parent, (e = {}));
-    return (e.prefix ??= `${this.keys[parent]}\u0001${this.start[parent]}\u0001`);
+  /** The flow's key bytes (a view into the arena). */
+  private keyOf(f: number): Uint8Array {
+    return new Uint8Array(this.keys.buffer, f * KEY_WORDS * 4, this.keyLength[f]!);
+  }
+
+  private uuidOf(f: number): string {
+    return flowUuid(this.keyOf(f), this.extras.get(f)?.parentUuid ?? "", this.start[f]!, this.point.nodeTID);
   }
 
   private remove(f: number): void {
@@ -479,7 +488,6 @@ export class FlowTable {
       }
     }
     this.flags[f] = 0;
-    this.keys[f] = "";
     this.extras.delete(f);
     this.free.push(f);
     this.count--;
@@ -589,16 +597,15 @@ export class FlowTable {
     this.sentBaPackets[f] = metric.BAPackets;
     this.sentBaBytes[f] = metric.BABytes;
     this.flags[f]! &= ~TOUCHED;
-    const key = this.keys[f]!;
-    const o = this.ownOffset[f]!;
+    const key = this.keyOf(f);
     const shape = this.shapes[this.shape[f]!]!;
     const extra = this.extras.get(f);
-    const layers = keyLayers(key, o, this.l3Length[f]!, this.l2Length[f]!, (this.flags[f]! & SWAPPED) !== 0);
+    const layers = keyLayers(key, this.l3Length[f]!, (this.flags[f]! & SWAPPED) !== 0);
     this.out.push({
-      UUID: flowUuid(key, start, p.nodeTID),
-      TrackingID: trackingId(key.slice(o, o + this.l2Length[f]!)),
-      L3TrackingID: trackingId(key.slice(o, o + this.l3Length[f]!)),
-      ParentUUID: o > 0 ? parentUuid(key, o, p.nodeTID) : "",
+      UUID: flowUuid(key, extra?.parentUuid ?? "", start, p.nodeTID),
+      TrackingID: trackingId(key),
+      L3TrackingID: trackingId(key.subarray(0, this.l3Length[f]!)),
+      ParentUUID: extra?.parentUuid ?? "",
       LayersPath: shape.layersPath,
       Application: shape.application,
       Link: extra?.link ?? layers.link,
@@ -623,36 +630,13 @@ export class FlowTable {
   }
 }
 
-/** The parent's UUID, from the "parentKey\u0001parentStart\u0001" prefix of an encapsulated flow's key. */
-function parentUuid(key: string, ownOffset: number, nodeTID: string): string {
-  const prefix = key.slice(0, ownOffset - 1);
-  const cut = prefix.lastIndexOf("\u0001");
-  return flowUuid(prefix.slice(0, cut), Number(prefix.slice(cut + 1)), nodeTID);
-}
-
-const byteAt = (key: string, i: number) => key.charCodeAt(i);
-const u16At = (key: string, i: number) => (key.charCodeAt(i) << 8) | key.charCodeAt(i + 1);
-const u32At = (key: string, i: number) =>
-  ((key.charCodeAt(i) << 24) | (key.charCodeAt(i + 1) << 16) | (key.charCodeAt(i + 2) << 8) | key.charCodeAt(i + 3)) >>> 0;
-
-function keyMac(key: string, i: number): string {
-  let s = "";
-  for (let j = 0; j < 6; j++)
-    s +=
-      (j ? ":" : "") +
-      key
-        .charCodeAt(i + j)
-        .toString(16)
-        .padStart(2, "0");
-  return s;
-}
+const u16At = (k: Uint8Array, i: number) => (k[i]! << 8) | k[i + 1]!;
+const u32At = (k: Uint8Array, i: number) => ((k[i]! << 24) | (k[i + 1]! << 16) | (k[i + 2]! << 8) | k[i + 3]!) >>> 0;
 
 /** The layers of a flow read back from its key (A/B are the first packet's: canonical order undone). */
 function keyLayers(
-  key: string,
-  o: number,
+  key: Uint8Array,
   l3Length: number,
-  l2Length: number,
   swapped: boolean,
 ): { link: FlowLayer | null; network: FlowLayer | null; transport: TransportLayer | null; icmp: { Type: ICMPType; Code: number; ID: number } | null } {
   let network: FlowLayer | null = null;
@@ -660,29 +644,27 @@ function keyLayers(
   let icmp: { Type: ICMPType; Code: number; ID: number } | null = null;
   let link: FlowLayer | null = null;
   if (l3Length > 0) {
-    const version = byteAt(key, o);
-    const proto = byteAt(key, o + 1);
+    const version = key[0]!;
+    const proto = key[1]!;
     const alen = version === 4 ? 4 : 16;
-    const bytes = new Uint8Array(2 * alen);
-    for (let j = 0; j < 2 * alen; j++) bytes[j] = key.charCodeAt(o + 2 + j);
-    const lo = ipString(bytes, 0, version as 4 | 6);
-    const hi = ipString(bytes, alen, version as 4 | 6);
-    let q = o + 2 + 2 * alen;
+    const lo = ipString(key, 2, version as 4 | 6);
+    const hi = ipString(key, 2 + alen, version as 4 | 6);
+    let q = 2 + 2 * alen;
     const pLo = u16At(key, q);
     const pHi = u16At(key, q + 2);
     q += 4;
     const tp = TRANSPORT_PROTOCOL[proto];
     if (tp) transport = { Protocol: tp, A: swapped ? pHi : pLo, B: swapped ? pLo : pHi, ID: 0 };
     if (proto === 1 || proto === 58) {
-      icmp = { Type: ICMP_TYPES[byteAt(key, q)] ?? "UNKNOWN", Code: byteAt(key, q + 1), ID: u16At(key, q + 2) };
+      icmp = { Type: ICMP_TYPES[key[q]!] ?? "UNKNOWN", Code: key[q + 1]!, ID: u16At(key, q + 2) };
       q += 4;
     }
     network = { Protocol: version === 4 ? "IPV4" : "IPV6", A: swapped ? hi : lo, B: swapped ? lo : hi, ID: u32At(key, q) };
   }
-  if (l2Length > l3Length && byteAt(key, o + l3Length + 1) === 1) {
-    const m = o + l3Length + 2;
-    const lo = keyMac(key, m);
-    const hi = keyMac(key, m + 6);
+  if (key.length > l3Length && key[l3Length + 1] === 1) {
+    const m = l3Length + 2;
+    const lo = macString(key, m);
+    const hi = macString(key, m + 6);
     link = { Protocol: "ETHERNET", A: swapped ? hi : lo, B: swapped ? lo : hi, ID: u32At(key, m + 12) };
   }
   return { link, network, transport, icmp };

@@ -48,6 +48,8 @@ export interface SflowCollectorOptions {
 
 interface ExporterState {
   sequence: number;
+  /** Flow tables by data source (class × 2^32 + index). */
+  tables: Map<number, FlowTable>;
 }
 
 const HEADER_ETHERNET = 1;
@@ -56,7 +58,9 @@ const HEADER_IPV6 = 12;
 
 export class SflowCollector {
   private readonly exporters = new Map<string, ExporterState>();
-  private readonly tables = new Map<string, FlowTable>();
+  private readonly tables: FlowTable[] = [];
+  /** Samples not yet added to the Prometheus counter (added in advance(): a counter call per sample costs too much). */
+  private readonly pendingSamples = { flow: 0, counters: 0, discard: 0, unknown: 0 };
   /** Interface names learned from counter samples (OVS record 1005), by "exporter/ifIndex". */
   private readonly portNames = new Map<string, string>();
   readonly totals = { datagrams: 0, lost: 0, flowSamples: 0, counterSamples: 0, invalid: 0 };
@@ -79,8 +83,8 @@ export class SflowCollector {
       return;
     }
     const exporter = `${d.agent}/${d.subAgentId}`;
-    const state = this.exporters.get(exporter);
-    if (!state) this.exporters.set(exporter, { sequence: d.sequence });
+    let state = this.exporters.get(exporter);
+    if (!state) this.exporters.set(exporter, (state = { sequence: d.sequence, tables: new Map() }));
     else {
       const gap = d.sequence - state.sequence - 1;
       // A gap is loss; going backwards is an exporter restart (or reordering): start over from there.
@@ -91,13 +95,22 @@ export class SflowCollector {
       state.sequence = d.sequence;
     }
     for (const s of d.samples) {
-      counters.samples.inc({ probe, kind: s.kind });
-      if (s.kind === "flow") this.flowSample(d, s, now);
+      this.pendingSamples[s.kind]++;
+      if (s.kind === "flow") this.flowSample(d, state, s, now);
       else if (s.kind === "counters") this.counterSample(d, s, now);
     }
   }
 
-  private flowSample(d: SflowDatagram, s: SflowSample, now: number): void {
+  /** Adds the counts kept since the last call to the Prometheus counters. */
+  private syncCounters(): void {
+    const { counters, probe } = this.o;
+    for (const kind of ["flow", "counters", "discard", "unknown"] as const) {
+      if (this.pendingSamples[kind] > 0) counters.samples.inc({ probe, kind }, this.pendingSamples[kind]);
+      this.pendingSamples[kind] = 0;
+    }
+  }
+
+  private flowSample(d: SflowDatagram, exporter: ExporterState, s: SflowSample, now: number): void {
     this.totals.flowSamples++;
     let bytes: Uint8Array | undefined;
     let linkType: number = LINKTYPE.ETHERNET;
@@ -125,25 +138,26 @@ export class SflowCollector {
     }
     const rate = Math.max(1, s.samplingRate ?? 1);
     const ports = [s.input?.format === 0 ? s.input.value : 0, s.output?.format === 0 ? s.output.value : 0] as const;
-    this.tableFor(d, s).bytes(linkType, bytes, now, length, rate, ports);
+    this.tableFor(d, exporter, s).bytes(linkType, bytes, now, length, rate, ports);
   }
 
-  private tableFor(d: SflowDatagram, s: SflowSample): FlowTable {
-    const key = `${d.agent}/${d.subAgentId}/${s.sourceIdType}:${s.sourceIdIndex}`;
-    let t = this.tables.get(key);
+  private tableFor(d: SflowDatagram, exporter: ExporterState, s: SflowSample): FlowTable {
+    const source = (s.sourceIdType ?? 0) * 4294967296 + (s.sourceIdIndex ?? 0);
+    let t = exporter.tables.get(source);
     if (!t) {
       // A data source that is an interface (ifIndex) is the capture point; an OVS bridge (entPhysical) is
       // not in the graph by that index: its flows carry no NodeTID unless a capture says which node it is.
-      const source = s.sourceIdType === 0 ? this.nodeOf(d, s.sourceIdIndex ?? 0) : undefined;
+      const node = s.sourceIdType === 0 ? this.nodeOf(d, s.sourceIdIndex ?? 0) : undefined;
       t = new FlowTable(this.o.table, {
         host: this.o.hostId,
-        nodeTID: this.o.nodeTID ?? source?.TID ?? "",
+        nodeTID: this.o.nodeTID ?? node?.TID ?? "",
         captureID: this.o.captureID ?? "",
         captureType: "sflow",
         samplingRate: s.samplingRate ?? 1,
         exporter: { Address: d.agent, SubAgentID: d.subAgentId, InIfIndex: 0, OutIfIndex: 0 },
       });
-      this.tables.set(key, t);
+      exporter.tables.set(source, t);
+      this.tables.push(t);
     }
     return t;
   }
@@ -186,8 +200,9 @@ export class SflowCollector {
 
   /** Advances every table to `now` and returns the flows they emitted. */
   advance(now: number): FlowRecord[] {
+    this.syncCounters();
     const out: FlowRecord[] = [];
-    for (const t of this.tables.values()) {
+    for (const t of this.tables) {
       t.advance(now);
       for (const f of t.drain()) out.push(f);
     }
@@ -196,8 +211,9 @@ export class SflowCollector {
 
   /** Emits every flow held (collector stop). */
   flush(now: number): FlowRecord[] {
+    this.syncCounters();
     const out: FlowRecord[] = [];
-    for (const t of this.tables.values()) {
+    for (const t of this.tables) {
       t.flush(now);
       for (const f of t.drain()) out.push(f);
     }
@@ -206,7 +222,7 @@ export class SflowCollector {
 
   get flowsHeld(): number {
     let n = 0;
-    for (const t of this.tables.values()) n += t.size;
+    for (const t of this.tables) n += t.size;
     return n;
   }
 }

@@ -222,8 +222,8 @@ function counterRecord(r: Reader, tag: string): Record<string, unknown> | undefi
   else if (tag === "0:1004") {
     // OpenFlow port (sflow_openflow.txt). The datapath id is 64 bits (the top 16 implementer-defined), past a
     // JS number's exact range: 16 hex digits, as OVS shows it (ovs-vsctl get bridge X datapath_id).
-    const hex = () => r.u32().toString(16).padStart(8, "0");
-    return { datapathId: hex() + hex(), portNo: r.u32() };
+    const high = r.u32().toString(16).padStart(8, "0");
+    return { datapathId: high + r.u32().toString(16).padStart(8, "0"), portNo: r.u32() };
   } else if (tag === "0:1005")
     return { portName: new TextDecoder().decode(r.opaque()) }; // port name
   else return undefined;
@@ -248,58 +248,64 @@ function records(r: Reader, decodeOne: (r: Reader, tag: string) => Record<string
   return out;
 }
 
+/** A sample's data source: one word (class in the top byte) in compact samples, two in expanded and discard ones. */
+function sourceId(r: Reader, s: SflowSample, twoWords: boolean): void {
+  if (twoWords) {
+    s.sourceIdType = r.u32();
+    s.sourceIdIndex = r.u32();
+  } else {
+    const w = r.u32();
+    s.sourceIdType = w >>> 24;
+    s.sourceIdIndex = w & 0xffffff;
+  }
+}
+
+/** A sample's input and output ports, in the sample type's encoding. */
+function ports(r: Reader, s: SflowSample, tag: string, expanded: boolean): void {
+  if (tag === "0:5") {
+    // Discard samples carry plain ifIndex words (sflow_drop.txt).
+    s.input = { format: 0, value: r.u32() };
+    s.output = { format: 0, value: r.u32() };
+  } else if (expanded) {
+    s.input = { format: r.u32(), value: r.u32() };
+    s.output = { format: r.u32(), value: r.u32() };
+  } else {
+    s.input = port(r.u32());
+    s.output = port(r.u32());
+  }
+}
+
+// Plain functions, not closures: a closure made per sample costs more than the sample's decoding.
 function sample(r: Reader, tag: string, length: number): SflowSample {
   const s: SflowSample = { tag, kind: "unknown", expanded: false, length, records: [] };
   const expanded = tag === "0:3" || tag === "0:4";
-  const sourceId = () => {
-    if (expanded || tag === "0:5") {
-      s.sourceIdType = r.u32();
-      s.sourceIdIndex = r.u32();
-    } else {
-      const w = r.u32();
-      s.sourceIdType = w >>> 24;
-      s.sourceIdIndex = w & 0xffffff;
-    }
-  };
-  const ports = () => {
-    if (tag === "0:5") {
-      // Discard samples carry plain ifIndex words (sflow_drop.txt).
-      s.input = { format: 0, value: r.u32() };
-      s.output = { format: 0, value: r.u32() };
-    } else if (expanded) {
-      s.input = { format: r.u32(), value: r.u32() };
-      s.output = { format: r.u32(), value: r.u32() };
-    } else {
-      s.input = port(r.u32());
-      s.output = port(r.u32());
-    }
-  };
+  const twoWords = expanded || tag === "0:5";
   s.expanded = expanded;
   switch (tag) {
     case "0:1":
     case "0:3":
       s.kind = "flow";
       s.sequence = r.u32();
-      sourceId();
+      sourceId(r, s, twoWords);
       s.samplingRate = r.u32();
       s.samplePool = r.u32();
       s.drops = r.u32();
-      ports();
+      ports(r, s, tag, expanded);
       s.records = records(r, flowRecord);
       return s;
     case "0:2":
     case "0:4":
       s.kind = "counters";
       s.sequence = r.u32();
-      sourceId();
+      sourceId(r, s, twoWords);
       s.records = records(r, counterRecord);
       return s;
     case "0:5":
       s.kind = "discard";
       s.sequence = r.u32();
-      sourceId();
+      sourceId(r, s, twoWords);
       s.drops = r.u32();
-      ports();
+      ports(r, s, tag, expanded);
       s.reason = r.u32();
       s.records = records(r, flowRecord);
       return s;

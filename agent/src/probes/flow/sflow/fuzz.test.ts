@@ -7,22 +7,11 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { udpPayloads } from "../../../../../test/harness/pcap.ts";
 import { decodeEthernet, decodeIp } from "../../../flow/packet.js";
+import { seededRandom } from "../../../flow/testing/random.js";
 import { SflowDecodeError, decodeSflow } from "./decode.js";
 
 const DIR = fileURLToPath(new URL("../../../../../../shared/testdata/sflow/", import.meta.url));
 const INPUTS = process.env.SKYSTREAM_LONG_TESTS === "1" ? 1_000_000 : 50_000;
-
-/** Small deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test(`sFlow and packet decoders survive ${INPUTS.toLocaleString("en-US")} mutated and random inputs`, { timeout: 600_000 }, () => {
   const corpus = readdirSync(DIR)
@@ -30,7 +19,7 @@ test(`sFlow and packet decoders survive ${INPUTS.toLocaleString("en-US")} mutate
     .flatMap((f) => udpPayloads(DIR + f).map((u) => Buffer.from(u.payload)))
     .filter((b) => b.length > 0);
   assert.ok(corpus.length > 1000);
-  const rand = rng(20261123);
+  const rand = seededRandom(20261123);
   const counts = { decoded: 0, rejected: 0, headers: 0 };
   for (let i = 0; i < INPUTS; i++) {
     const base = corpus[Math.floor(rand() * corpus.length)]!;
