@@ -27,3 +27,6 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ "${CI:-}" = "true" ]; then
   npm ci --no-audit --no-fund
 fi
+
+# The agent's native helpers (the batched sFlow receiver).
+bash agent/native/build.sh

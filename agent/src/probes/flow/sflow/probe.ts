@@ -1,17 +1,17 @@
-// The sFlow v5 collector: a UDP socket with a large receive buffer; datagrams go to the SflowCollector,
-// and every flush_interval the flow tables are advanced and their flows handed to the publisher.
-import { createSocket, type Socket } from "node:dgram";
+// The sFlow v5 collector: a UDP receiver with a large receive buffer (receiver.ts); datagrams go to the
+// SflowCollector, and every flush_interval the flow tables are advanced and their flows handed to the publisher.
 import { errorMessage } from "@skystream/common";
 import { loadFlowHasher } from "../../../flow/ids.js";
 import { reportFlowsHeld } from "../../../flow/source.js";
 import type { FlowEmitter, FlowProbe, FlowProbeDeps } from "../types.js";
 import { SflowCollector, sflowCounters } from "./collector.js";
+import { receiveDatagrams, type DatagramReceiver } from "./receiver.js";
 import type { SflowConfig } from "./config.js";
 
 export class SflowProbe implements FlowProbe {
   readonly id: string;
   readonly finite = false;
-  private socket?: Socket;
+  private receiver?: DatagramReceiver;
   private timer?: NodeJS.Timeout;
   private collector?: SflowCollector;
   private emitting: Promise<void> = Promise.resolve();
@@ -44,19 +44,15 @@ export class SflowProbe implements FlowProbe {
     const i = this.cfg.listen.lastIndexOf(":");
     const host = this.cfg.listen.slice(0, i).replace(/^\[|\]$/g, "");
     const port = Number(this.cfg.listen.slice(i + 1));
-    const socket = (this.socket = createSocket({ type: host.includes(":") ? "udp6" : "udp4", recvBufferSize: this.cfg.receive_buffer }));
-    socket.on("message", (msg) => collector.datagram(msg, Date.now()));
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(port, host, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    });
-    socket.on("error", (err) => deps.log.error({ probe: this.id, err: errorMessage(err) }, "sFlow socket error"));
-    const a = socket.address();
-    this.address = `${a.address}:${a.port}`;
-    deps.log.info({ probe: this.id, listen: this.address, receive_buffer: socket.getRecvBufferSize() }, "sFlow collector listening");
+    const receiver = (this.receiver = await receiveDatagrams(
+      host,
+      port,
+      this.cfg.receive_buffer,
+      (d) => collector.datagram(d, Date.now()),
+      (err) => deps.log.error({ probe: this.id, err: errorMessage(err) }, "sFlow receiver error"),
+    ));
+    this.address = receiver.address;
+    deps.log.info({ probe: this.id, listen: this.address, receive_buffer: receiver.receiveBuffer, receiver: receiver.kind }, "sFlow collector listening");
     this.timer = setInterval(() => this.flush(collector.advance(Date.now())), this.cfg.flush_interval);
   }
 
@@ -80,7 +76,7 @@ export class SflowProbe implements FlowProbe {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
+    await this.receiver?.close();
     if (this.collector) this.flush(this.collector.flush(Date.now()));
     await this.emitting;
   }
