@@ -24,8 +24,9 @@ export async function receiveDatagrams(
   receiveBuffer: number,
   onDatagram: (d: Buffer) => void,
   onError: (err: Error) => void,
+  kind: "recvmmsg" | "dgram" = existsSync(HELPER) ? "recvmmsg" : "dgram",
 ): Promise<DatagramReceiver> {
-  return existsSync(HELPER) ? helperReceiver(host, port, receiveBuffer, onDatagram, onError) : socketReceiver(host, port, receiveBuffer, onDatagram, onError);
+  return kind === "recvmmsg" ? helperReceiver(host, port, receiveBuffer, onDatagram, onError) : socketReceiver(host, port, receiveBuffer, onDatagram, onError);
 }
 
 const bracket = (host: string) => (host.includes(":") ? `[${host}]` : host);
