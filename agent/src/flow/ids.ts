@@ -27,13 +27,19 @@ export function trackingId(key: Uint8Array): string {
   return hex(h().h64Raw(key));
 }
 
-/** UUID: seeded with the table key's hash (the key, plus the outer flow's UUID for an encapsulated flow). */
-export function flowUuid(key: Uint8Array, parentUuid: string, startMs: number, nodeTID: string): string {
+/**
+ * UUID: seeded with the table key's hash (the key, plus the outer flow's UUID for an encapsulated flow), as
+ * a 64-bit value (the table keeps it in two 32-bit halves; `hex64` prints it).
+ */
+export function flowUuidValue(key: Uint8Array, parentUuid: string, startMs: number, nodeTID: string): bigint {
   const x = h();
   const tid = encoder.encode(nodeTID);
   const data = new Uint8Array(8 + tid.length);
   new DataView(data.buffer).setBigInt64(0, BigInt(Math.floor(startMs)));
   data.set(tid, 8);
   const seed = x.h64Raw(key, parentUuid ? BigInt(`0x${parentUuid}`) : 0n);
-  return hex(x.h64Raw(data, seed));
+  return x.h64Raw(data, seed);
 }
+
+/** 16 hex digits of a 64-bit value given as two 32-bit halves. */
+export const hex64 = (high: number, low: number) => high.toString(16).padStart(8, "0") + low.toString(16).padStart(8, "0");

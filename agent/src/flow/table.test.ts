@@ -301,3 +301,16 @@ test("garbage and mutated frames never throw; every packet is counted once", () 
   );
   assert.equal(t.stats.packets, N * 3);
 });
+
+test("a flow keeps its UUID through its updates, even when the capture point's NodeTID is learnt later", () => {
+  const t = new FlowTable(flowTableConfig.parse({ update: "1s" }), { ...point, nodeTID: "" });
+  const d = frame({ ...A, proto: "udp", srcPort: 7000, dstPort: 7001 });
+  t.bytes(1, d, T0, d.length);
+  t.advance(T0 + 1000);
+  t.point.nodeTID = "tid-learnt";
+  t.bytes(1, d, T0 + 1500, d.length);
+  t.advance(T0 + 2000);
+  const [first, second] = t.drain();
+  assert.equal(first?.UUID, second?.UUID);
+  assert.deepEqual([first?.NodeTID, second?.NodeTID], ["", "tid-learnt"]);
+});

@@ -17,7 +17,7 @@
 import type { FlowExporter, FlowFinishType, FlowLayer, FlowMetric, FlowProtocol, FlowRecord, ICMPType, TCPMetric, TransportLayer } from "@skystream/schemas";
 import { applicationLayer, applicationOf, type ApplicationPorts } from "./application.js";
 import type { FlowTableConfig } from "./config.js";
-import { flowUuid, trackingId } from "./ids.js";
+import { flowUuidValue, hex64, trackingId } from "./ids.js";
 import { FrameView, ipString, macString, parseFrame, segmentPacket, type Segment } from "./packet.js";
 
 /** Where the table's flows were seen: stamped on every record. */
@@ -152,6 +152,9 @@ export class FlowTable {
   private parent = new Int32Array(0);
   private l3Length = new Uint8Array(0);
   private shape = new Uint16Array(0);
+  /** UUID, fixed when the flow is created (the capture point's NodeTID may be learnt later). */
+  private uuidHigh = new Uint32Array(0);
+  private uuidLow = new Uint32Array(0);
   private abPackets = new Float64Array(0);
   private abBytes = new Float64Array(0);
   private baPackets = new Float64Array(0);
@@ -219,6 +222,13 @@ export class FlowTable {
     keys.set(this.keys);
     this.keys = keys;
     this.shape = copy(this.shape, (n) => new Uint16Array(n));
+    const u32 = (a: Uint32Array) => {
+      const b = new Uint32Array(capacity);
+      b.set(a);
+      return b;
+    };
+    this.uuidHigh = u32(this.uuidHigh);
+    this.uuidLow = u32(this.uuidLow);
     this.abPackets = f64(this.abPackets);
     this.abBytes = f64(this.abBytes);
     this.baPackets = f64(this.baPackets);
@@ -262,7 +272,7 @@ export class FlowTable {
   }
 
   /**
-   * The segment's key, written as bytes and read back as a one-byte string when the flow is new:
+   * The segment's key, written as bytes (kept in the key arena when the flow is new):
    * with IP: version, protocol, the two addresses in canonical order, ports in the same order, ICMP
    * kind/code/id, tunnel id; then, in L2 mode or without IP: a 0xff mark, whether there is Ethernet, the
    * MACs in canonical order and VLAN ids, the last layer, and the tunnel id when there is no IP.
@@ -455,6 +465,9 @@ export class FlowTable {
     if (parent >= 0) (extra ??= {}).parentUuid = this.uuidOf(parent);
     if (extra) this.extras.set(f, extra);
     else this.extras.delete(f);
+    const uuid = flowUuidValue(this.keyOf(f), extra?.parentUuid ?? "", time, this.point.nodeTID);
+    this.uuidHigh[f] = Number(uuid >> 32n);
+    this.uuidLow[f] = Number(uuid & 0xffffffffn);
 
     const head = this.index.get(h);
     this.next[f] = head ?? -1;
@@ -470,7 +483,7 @@ export class FlowTable {
   }
 
   private uuidOf(f: number): string {
-    return flowUuid(this.keyOf(f), this.extras.get(f)?.parentUuid ?? "", this.start[f]!, this.point.nodeTID);
+    return hex64(this.uuidHigh[f]!, this.uuidLow[f]!);
   }
 
   private remove(f: number): void {
@@ -602,7 +615,7 @@ export class FlowTable {
     const extra = this.extras.get(f);
     const layers = keyLayers(key, this.l3Length[f]!, (this.flags[f]! & SWAPPED) !== 0);
     this.out.push({
-      UUID: flowUuid(key, extra?.parentUuid ?? "", start, p.nodeTID),
+      UUID: this.uuidOf(f),
       TrackingID: trackingId(key),
       L3TrackingID: trackingId(key.subarray(0, this.l3Length[f]!)),
       ParentUUID: extra?.parentUuid ?? "",
