@@ -120,11 +120,21 @@ export class CaptureProbe implements FlowProbe {
         if (!ready) return reject(new Error(lastError || `capture child exited (${code ?? signal}) before the capture opened`));
         if (this.stopping) return;
         this.deps.log.error({ probe: this.id, code, signal, err: lastError || undefined }, `capture child stopped; restarting in ${RESTART_MS} ms`);
-        setTimeout(() => {
-          if (!this.stopping) this.spawnChild().catch((err) => this.deps.log.error({ probe: this.id, err: errorMessage(err) }, "capture restart failed"));
-        }, RESTART_MS);
+        this.restartLater(RESTART_MS);
       });
     });
+  }
+
+  /** Starts the capture child again after `ms`, and keeps trying (up to a minute apart) while it cannot. */
+  private restartLater(ms: number): void {
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.spawnChild().catch((err) => {
+        const next = Math.min(ms * 2, 60_000);
+        this.deps.log.error({ probe: this.id, err: errorMessage(err), retry_in_ms: next }, "capture restart failed");
+        this.restartLater(next);
+      });
+    }, ms);
   }
 
   private tick(): void {
