@@ -127,7 +127,16 @@ class Reader {
   }
 }
 
-const tagOf = (format: number) => `${format >>> 12}:${format & 0xfff}`;
+/** "enterprise:format" of a sample or record type; the strings are made once per distinct type. */
+const TAGS = new Map<number, string>();
+function tagOf(format: number): string {
+  let tag = TAGS.get(format);
+  if (tag === undefined) {
+    tag = `${format >>> 12}:${format & 0xfff}`;
+    if (TAGS.size < 4096) TAGS.set(format, tag);
+  }
+  return tag;
+}
 
 function port(word: number): SflowPort {
   return { format: word >>> 30, value: word & 0x3fffffff };
