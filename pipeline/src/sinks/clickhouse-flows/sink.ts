@@ -1,28 +1,51 @@
 // Consumes FlowRecords and inserts them into {db}.flows in large batches, parsed by ClickHouse itself:
 // framed Avro bodies are validated, then concatenated into object containers untouched.
 //
-// Delivery: offsets are committed only after ClickHouse acknowledged the insert and the dead letters
-// of the batch reached the DLQ topic, so a crash replays records rather than losing them
-// (at-least-once; replayed identical blocks are dropped by the table's deduplication window).
+// Delivery: exactly once. Batches are cut per Kafka partition and each is an offset range
+// topic:partition:first-last. The range is written to the sink ledger before the insert, the insert
+// carries it as its deduplication token, and the partition's offset is committed after the insert and the
+// batch's dead letters. Whoever reads the partition next (this process after a crash, another after a
+// rebalance) starts from the committed offset; if the ledger says a range beginning there was being
+// inserted, the first batch is cut at exactly that range, so the insert repeats with the same token and
+// ClickHouse drops it if it had landed (non_replicated_deduplication_window, or replication's own).
+// Offsets that go back below the recorded range (a topic created again) start a new token epoch. The
+// in-process bus of the all-in-one keeps nothing across restarts: there each process is its own epoch.
 import { FLOW_RECORD, DecodeError, FRAME_HEADER_SIZE, buildContainer, validateFlow, type FlowRecord } from "@skystream/schemas";
-import { errorMessage, retry, totalLag, type Consumer, type MessageBatch, type PartitionOffset } from "@skystream/common";
+import { errorMessage, retry, totalLag, type BusMessage, type Consumer, type MessageBatch, type PartitionOffset } from "@skystream/common";
 import { DeadLetters, type DeadLetter } from "../../dead-letters.js";
-import { flowsInsert } from "../../storage/clickhouse/index.js";
+import { SinkLedger, flowsInsert, type LedgerRange } from "../../storage/clickhouse/index.js";
 import type { Sink, SinkDeps } from "../types.js";
 import type { ClickhouseFlowsConfig } from "./config.js";
 import { sinkMetrics, type SinkMetrics } from "./metrics.js";
 
-interface Pending {
-  /** Avro bodies by writer schema id. */
+/** Records of one partition, from offset `first` to `last`, on their way to one insert. */
+interface Batch {
+  topic: string;
+  partition: number;
+  epoch: number;
+  first: bigint;
+  last: bigint;
+  /** Avro bodies by writer schema id, in offset order. */
   bodies: Map<number, Buffer[]>;
   rows: number;
   dead: DeadLetter[];
-  /** Next offset to commit per "topic\0partition". */
-  offsets: Map<string, PartitionOffset>;
   since: number;
 }
 
-const emptyPending = (): Pending => ({ bodies: new Map(), rows: 0, dead: [], offsets: new Map(), since: Date.now() });
+/** What the sink knows of a partition it reads. */
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** The batch being filled. */
+  open?: Batch;
+  /** A range the ledger says was being inserted: the first batch must end exactly at its last offset. */
+  replay?: LedgerRange;
+  /** The ledger's epoch for the partition, settled by its first record. */
+  epoch?: number;
+}
+
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+const rowsOf = (b: Batch) => b.rows + b.dead.length;
 
 export class ClickhouseFlowSink implements Sink {
   readonly topics: string[];
@@ -30,10 +53,17 @@ export class ClickhouseFlowSink implements Sink {
   private readonly dlq: DeadLetters;
   private readonly m: SinkMetrics;
   private readonly log: SinkDeps["log"];
-  private pending = emptyPending();
-  /** Serializes batch intake and flushes. */
+  private readonly partitions = new Map<string, PartitionState>();
+  /** Batches cut and waiting for the writer, in cut order. */
+  private ready: Batch[] = [];
+  private readonly ledger: SinkLedger;
+  /** Kafka keeps offsets across restarts; the in-process bus does not. */
+  private readonly durable: boolean;
+  /** The in-process bus's epoch: this process (offsets start at 0 again in every run). */
+  private readonly processEpoch = Math.floor(Date.now() / 1000) >>> 0;
+  /** Serializes batch intake and cuts. */
   private chain: Promise<void> = Promise.resolve();
-  /** The batch being written (insert, dead letters, commit), if any. */
+  /** The writer's current round (ledger, inserts, dead letters, commit), if any. */
   private writing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private lagTimer?: NodeJS.Timeout;
@@ -49,6 +79,8 @@ export class ClickhouseFlowSink implements Sink {
     this.consumer = deps.bus.consumer(deps.groupId);
     this.dlq = new DeadLetters(deps.producer, deps.dlqTopic, id, deps.metrics);
     this.m = sinkMetrics(deps.metrics, id);
+    this.ledger = new SinkLedger(deps.storage, `${deps.groupId}/${id}`);
+    this.durable = deps.bus.kind !== "memory";
   }
 
   async start(): Promise<void> {
@@ -56,62 +88,137 @@ export class ClickhouseFlowSink implements Sink {
     await this.consumer.subscribe(this.topics, true);
     await this.consumer.run({
       onBatch: (b) => this.serialize(() => this.intake(b)),
-      // A revoked partition's buffered rows will be read again by its new owner: drop them here.
-      onRevoke: (parts) => this.serialize(async () => this.dropPartitions(parts)),
+      // A revoked partition is read again by its new owner from the committed offset: forget what was not
+      // handed to the writer, and let the writer finish the round it is in (its ledger entry is what the
+      // new owner will follow).
+      onRevoke: (parts) => this.serialize(() => this.revoke(parts)),
     });
     const tick = Math.max(50, Math.min(1000, this.cfg.batch_timeout / 4));
-    this.timer = setInterval(() => {
-      if (this.pending.rows + this.pending.dead.length > 0 && Date.now() - this.pending.since >= this.cfg.batch_timeout) {
-        void this.serialize(() => this.flush("timeout"));
-      }
-    }, tick);
+    this.timer = setInterval(() => void this.serialize(async () => this.cutExpired()), tick);
     this.lagTimer = setInterval(() => void this.updateLag(), 5000);
     this.log.info({ topic: this.cfg.topic, batch_size: this.cfg.batch_size, batch_timeout_ms: this.cfg.batch_timeout }, "started");
   }
 
   private serialize(fn: () => Promise<void>): Promise<void> {
     const next = this.chain.then(fn);
-    this.chain = next.catch((err: unknown) => this.log.error({ err }, "sink step failed"));
+    this.chain = next.catch((err: unknown) => this.log.error({ err: errorMessage(err) }, "sink step failed"));
     return next;
   }
 
-  private async intake(batch: MessageBatch): Promise<void> {
-    const p = this.pending;
-    if (p.rows === 0 && p.dead.length === 0) p.since = Date.now();
-    for (const msg of batch.messages) {
-      const value = msg.value ?? Buffer.alloc(0);
-      try {
-        const { schemaId, value: flow } = this.deps.codec.decode<FlowRecord>(value, FLOW_RECORD);
-        const invalid = validateFlow(flow);
-        if (invalid) {
-          p.dead.push({ message: msg, reason: invalid, error: `flow ${flow.UUID || "(no UUID)"} failed validation: ${invalid}` });
-        } else {
-          let list = p.bodies.get(schemaId);
-          if (!list) p.bodies.set(schemaId, (list = []));
-          list.push(value.subarray(FRAME_HEADER_SIZE));
-          p.rows++;
-        }
-      } catch (err) {
-        const reason = err instanceof DecodeError ? err.reason : "decode_error";
-        p.dead.push({ message: msg, reason, error: errorMessage(err) });
-      }
+  private async state(topic: string, partition: number): Promise<PartitionState> {
+    const key = partitionKey(topic, partition);
+    let st = this.partitions.get(key);
+    if (!st) {
+      // First records of a partition since start or since it was assigned to us: what was in flight?
+      const replay = !this.durable
+        ? undefined
+        : await retry(() => this.ledger.last(topic, partition), {
+            onError: (err, attempt, wait) => this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "reading the sink ledger failed; retrying"),
+          });
+      st = { topic, partition, replay, epoch: this.durable ? undefined : this.processEpoch };
+      this.partitions.set(key, st);
     }
-    const last = batch.messages.at(-1);
-    if (last) {
-      p.offsets.set(`${batch.topic}\u0000${batch.partition}`, {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: (BigInt(last.offset) + 1n).toString(),
-      });
-    }
-    this.m.recordsIn.inc({ sink: this.id, topic: batch.topic }, batch.messages.length);
-    this.m.buffered.set(p.rows);
-    if (p.rows >= this.cfg.batch_size || p.rows >= this.cfg.max_buffered_rows) await this.flush("size");
+    return st;
   }
 
-  private containers(p: Pending): Buffer[] {
+  private async intake(batch: MessageBatch): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const st = await this.state(batch.topic, batch.partition);
+    for (const msg of batch.messages) {
+      const offset = BigInt(msg.offset);
+      if (st.epoch === undefined) {
+        // Offsets below the recorded range: the topic is not the one the ledger saw (created again).
+        const back = st.replay !== undefined && offset < st.replay.first;
+        st.epoch = (st.replay?.epoch ?? 0) + (back ? 1 : 0);
+        if (back) {
+          this.log.warn(
+            { topic: st.topic, partition: st.partition, offset: msg.offset, recorded: `${st.replay!.first}-${st.replay!.last}` },
+            "offsets went back: new token epoch",
+          );
+          st.replay = undefined;
+        }
+      }
+      if (st.replay) {
+        // Read from the committed offset: a recorded range that starts here is repeated as it was; one that
+        // ended before it was committed; one that started before it cannot be rebuilt (offsets were committed
+        // mid-range by something else) and is given up with a warning.
+        if (offset > st.replay.last) st.replay = undefined;
+        else if (!st.open && offset !== st.replay.first) {
+          this.log.warn(
+            { topic: st.topic, partition: st.partition, range: `${st.replay.first}-${st.replay.last}`, offset: msg.offset },
+            "ledger range cannot be repeated exactly",
+          );
+          st.replay = undefined;
+        }
+      }
+      this.add(st, msg, offset);
+      const open = st.open!;
+      if (st.replay ? offset === st.replay.last : rowsOf(open) >= this.cfg.batch_size) {
+        st.replay = undefined;
+        this.cut(st);
+      }
+    }
+    this.m.recordsIn.inc({ sink: this.id, topic: batch.topic }, batch.messages.length);
+    this.m.buffered.set(this.bufferedRows());
+    // Memory stays bounded: past max_buffered_rows, intake (and so consumption) waits for the writer.
+    if (this.bufferedRows() >= this.cfg.max_buffered_rows) await this.write();
+    else void this.write();
+  }
+
+  private add(st: PartitionState, msg: BusMessage, offset: bigint): void {
+    const b: Batch = (st.open ??= {
+      topic: st.topic,
+      partition: st.partition,
+      epoch: st.epoch ?? 0,
+      first: offset,
+      last: offset,
+      bodies: new Map(),
+      rows: 0,
+      dead: [] as DeadLetter[],
+      since: Date.now(),
+    });
+    b.last = offset;
+    const value = msg.value ?? Buffer.alloc(0);
+    try {
+      const { schemaId, value: flow } = this.deps.codec.decode<FlowRecord>(value, FLOW_RECORD);
+      const invalid = validateFlow(flow);
+      if (invalid) {
+        b.dead.push({ message: msg, reason: invalid, error: `flow ${flow.UUID || "(no UUID)"} failed validation: ${invalid}` });
+        return;
+      }
+      let list = b.bodies.get(schemaId);
+      if (!list) b.bodies.set(schemaId, (list = []));
+      list.push(value.subarray(FRAME_HEADER_SIZE));
+      b.rows++;
+    } catch (err) {
+      const reason = err instanceof DecodeError ? err.reason : "decode_error";
+      b.dead.push({ message: msg, reason, error: errorMessage(err) });
+    }
+  }
+
+  private cut(st: PartitionState): void {
+    if (!st.open) return;
+    this.ready.push(st.open);
+    st.open = undefined;
+  }
+
+  /** Batches older than batch_timeout are cut (not one being repeated from the ledger: it ends where it ended). */
+  private cutExpired(): void {
+    const now = Date.now();
+    for (const st of this.partitions.values()) if (st.open && !st.replay && now - st.open.since >= this.cfg.batch_timeout) this.cut(st);
+    if (this.ready.length > 0) void this.write();
+  }
+
+  private bufferedRows(): number {
+    let n = 0;
+    for (const b of this.ready) n += rowsOf(b);
+    for (const st of this.partitions.values()) if (st.open) n += rowsOf(st.open);
+    return n;
+  }
+
+  private containers(b: Batch): Buffer[] {
     const out: Buffer[] = [];
-    for (const [schemaId, bodies] of p.bodies) {
+    for (const [schemaId, bodies] of b.bodies) {
       const schema = this.deps.codec.schema(schemaId)!.schema;
       const parts = Math.min(this.cfg.parse_parallelism, Math.max(1, Math.floor(bodies.length / 1000)));
       const per = Math.ceil(bodies.length / parts);
@@ -120,60 +227,76 @@ export class ClickhouseFlowSink implements Sink {
     return out;
   }
 
-  /**
-   * Cuts the pending batch and hands it to the writer. Batches are written strictly in order, one at a
-   * time; intake goes on while one is written and waits when the next is full (memory: two batches).
-   */
-  private async flush(why: "size" | "timeout" | "stop"): Promise<void> {
-    const p = this.pending;
-    const empty = p.rows === 0 && p.dead.length === 0 && p.offsets.size === 0;
-    const previous = this.writing;
-    if (!empty) {
-      this.pending = emptyPending();
-      this.m.buffered.set(0);
-      this.writing = previous.then(() => this.write(p, why));
-    }
-    await (why === "stop" ? this.writing : previous);
+  /** Starts a writer round for the batches cut so far, after the current round; resolves when it is done. */
+  private write(): Promise<void> {
+    if (this.ready.length === 0) return this.writing;
+    const round = this.ready;
+    this.ready = [];
+    this.writing = this.writing.then(() => this.writeRound(round));
+    return this.writing;
   }
 
-  private async write(p: Pending, why: string): Promise<void> {
+  private async writeRound(batches: Batch[]): Promise<void> {
     const t0 = performance.now();
-    if (p.rows > 0) {
-      const ins = flowsInsert(this.deps.storage.database, this.containers(p));
+    const attempts = this.stopping ? 3 : undefined;
+    const ranges = batches.map((b) => ({ topic: b.topic, partition: b.partition, first: b.first, last: b.last, epoch: b.epoch }));
+    await retry(() => (this.durable ? this.ledger.record(ranges) : Promise.resolve()), {
+      initialMs: 200,
+      maxMs: 10_000,
+      attempts,
+      onError: (err, attempt, wait) => {
+        this.m.insertErrors.inc();
+        this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "sink ledger write failed; retrying (consumption paused)");
+      },
+    });
+    for (const b of batches) {
+      if (b.rows === 0) continue;
+      const token = `${b.topic}:${b.partition}:${b.epoch}:${b.first}-${b.last}`;
+      const ins = flowsInsert(this.deps.storage.database, this.containers(b), token);
       await retry(() => this.deps.storage.insertAvro(ins), {
         initialMs: 200,
         maxMs: 10_000,
-        attempts: this.stopping ? 3 : undefined,
+        attempts,
         onError: (err, attempt, wait) => {
           this.m.insertErrors.inc();
-          this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait, rows: p.rows }, "clickhouse insert failed; retrying (consumption paused)");
+          this.log.error(
+            { err: errorMessage(err), attempt, retry_in_ms: wait, rows: b.rows, token },
+            "clickhouse insert failed; retrying (consumption paused)",
+          );
         },
       });
-      this.m.rowsInserted.inc(p.rows);
-      this.m.batchRows.observe(p.rows);
+      this.m.rowsInserted.inc(b.rows);
+      this.m.batchRows.observe(b.rows);
     }
-    if (p.dead.length > 0) {
-      await retry(() => this.dlq.send(p.dead), {
-        attempts: this.stopping ? 3 : undefined,
+    const dead = batches.flatMap((b) => b.dead);
+    if (dead.length > 0) {
+      await retry(() => this.dlq.send(dead), {
+        attempts,
         onError: (err, attempt, wait) => this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "dead-letter produce failed; retrying"),
       });
-      this.log.warn({ count: p.dead.length, reasons: [...new Set(p.dead.map((d) => d.reason))] }, "records sent to the dead-letter topic");
+      this.log.warn({ count: dead.length, reasons: [...new Set(dead.map((d) => d.reason))] }, "records sent to the dead-letter topic");
     }
     this.m.insertSeconds.observe((performance.now() - t0) / 1000);
+    const offsets = new Map<string, PartitionOffset>();
+    for (const b of batches) offsets.set(partitionKey(b.topic, b.partition), { topic: b.topic, partition: b.partition, offset: (b.last + 1n).toString() });
     try {
-      await this.consumer.commit([...p.offsets.values()]);
+      await this.consumer.commit([...offsets.values()]);
     } catch (err) {
-      // Not fatal: the rows are in ClickHouse; the records will be read again (and deduplicated if identical).
+      // Not fatal: the rows are in ClickHouse; the next owner repeats the ledger's range and dedup drops it.
       this.m.commitErrors.inc();
       this.log.warn({ err: errorMessage(err) }, "offset commit failed");
     }
-    this.log.debug({ rows: p.rows, dead: p.dead.length, why, ms: Math.round(performance.now() - t0) }, "batch written");
+    this.m.buffered.set(this.bufferedRows());
+    this.log.debug({ batches: batches.length, rows: batches.reduce((n, b) => n + b.rows, 0), ms: Math.round(performance.now() - t0) }, "round written");
   }
 
-  private dropPartitions(parts: { topic: string; partition: number }[]): void {
-    // Rows already buffered from a revoked partition are still inserted, but its offsets are no longer
-    // ours to commit: the new owner reads those records again (duplicates, never loss).
-    for (const p of parts) this.pending.offsets.delete(`${p.topic}\u0000${p.partition}`);
+  private async revoke(parts: { topic: string; partition: number }[]): Promise<void> {
+    const gone = new Set(parts.map((p) => partitionKey(p.topic, p.partition)));
+    for (const key of gone) this.partitions.delete(key);
+    // Batches not yet handed to the writer have no ledger entry: the new owner reads them again and cuts
+    // its own batches. The writer's current round finishes (its ranges are in the ledger).
+    this.ready = this.ready.filter((b) => !gone.has(partitionKey(b.topic, b.partition)));
+    await this.writing.catch(() => undefined);
   }
 
   private async updateLag(): Promise<void> {
@@ -189,9 +312,12 @@ export class ClickhouseFlowSink implements Sink {
     clearInterval(this.timer);
     clearInterval(this.lagTimer);
     this.consumer.pause();
-    await this.serialize(() => this.flush("stop")).catch((err: unknown) =>
-      this.log.error({ err: errorMessage(err) }, "final flush failed; records will be read again"),
-    );
+    await this.serialize(async () => {
+      // Everything read is written, except a range being repeated that is not complete yet (its records
+      // will be read again, and the range repeated, by the next owner).
+      for (const st of this.partitions.values()) if (!st.replay) this.cut(st);
+      await this.write();
+    }).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, "final flush failed; records will be read again"));
     await this.consumer.disconnect();
     this.log.info("stopped");
   }

@@ -14,7 +14,10 @@ export interface Migration {
 
 const sqlFile = (name: string) => readFileSync(new URL(`./sql/${name}`, import.meta.url), "utf8");
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: "flows", sql: sqlFile("001_flows.sql") }];
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: "flows", sql: sqlFile("001_flows.sql") },
+  { version: 2, name: "sink_ledger", sql: sqlFile("002_sink_ledger.sql") },
+];
 
 /** Fills {db}, {on_cluster}, {engine}, {engine_args}, {flows_ttl_seconds}. */
 export function renderSql(sql: string, cfg: ClickhouseConfig, table = ""): string {

@@ -78,13 +78,16 @@ class HttpStorage implements Storage {
   ) {}
 
   async insertAvro(ins: AvroInsert): Promise<void> {
-    // One request per container: input() reads one stream.
+    // One request per container: input() reads one stream. Each is its own insert, so a deduplication
+    // token is made per container (the same batch always splits the same way).
+    const token = ins.settings?.insert_deduplication_token;
     await Promise.all(
-      ins.containers.map(async (c) => {
+      ins.containers.map(async (c, i) => {
+        const settings = token && ins.containers.length > 1 ? { ...ins.settings, insert_deduplication_token: `${token}/${i}` } : ins.settings;
         const r = await this.client.exec({
           query: `${ins.insertSelect} FROM input(${quote(ins.structure)}) FORMAT Avro`,
           values: Readable.from([c]),
-          clickhouse_settings: ins.settings,
+          clickhouse_settings: settings,
         });
         r.stream.resume();
         await new Promise((res, rej) => r.stream.once("end", res).once("error", rej));
