@@ -228,11 +228,27 @@ export class ClickhouseFlowSink implements Sink {
   }
 
   /** Starts a writer round for the batches cut so far, after the current round; resolves when it is done. */
+  /**
+   * Starts writer rounds for the batches cut so far, after the current round; resolves when they are done.
+   * A round holds at most one batch per partition: the ledger keeps one range per partition, which must be
+   * the only one not yet committed.
+   */
   private write(): Promise<void> {
-    if (this.ready.length === 0) return this.writing;
-    const round = this.ready;
-    this.ready = [];
-    this.writing = this.writing.then(() => this.writeRound(round));
+    while (this.ready.length > 0) {
+      const round: Batch[] = [];
+      const later: Batch[] = [];
+      const seen = new Set<string>();
+      for (const b of this.ready) {
+        const key = partitionKey(b.topic, b.partition);
+        if (seen.has(key)) later.push(b);
+        else {
+          seen.add(key);
+          round.push(b);
+        }
+      }
+      this.ready = later;
+      this.writing = this.writing.then(() => this.writeRound(round));
+    }
     return this.writing;
   }
 
@@ -279,13 +295,18 @@ export class ClickhouseFlowSink implements Sink {
     this.m.insertSeconds.observe((performance.now() - t0) / 1000);
     const offsets = new Map<string, PartitionOffset>();
     for (const b of batches) offsets.set(partitionKey(b.topic, b.partition), { topic: b.topic, partition: b.partition, offset: (b.last + 1n).toString() });
-    try {
-      await this.consumer.commit([...offsets.values()]);
-    } catch (err) {
-      // Not fatal: the rows are in ClickHouse; the next owner repeats the ledger's range and dedup drops it.
-      this.m.commitErrors.inc();
-      this.log.warn({ err: errorMessage(err) }, "offset commit failed");
-    }
+    // The commit is retried before the next round: the partition's next ledger range must start at the
+    // committed offset. A commit that keeps failing means the partition went to another member, which
+    // repeats this round's ranges from the ledger (and ClickHouse drops the repeats).
+    await retry(() => this.consumer.commit([...offsets.values()]), {
+      initialMs: 200,
+      maxMs: 2000,
+      attempts: 5,
+      onError: (err, attempt, wait) => {
+        this.m.commitErrors.inc();
+        this.log.warn({ err: errorMessage(err), attempt, retry_in_ms: wait }, "offset commit failed; retrying");
+      },
+    }).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "offset commit given up; the partition's next owner repeats the ledger's range"));
     this.m.buffered.set(this.bufferedRows());
     this.log.debug({ batches: batches.length, rows: batches.reduce((n, b) => n + b.rows, 0), ms: Math.round(performance.now() - t0) }, "round written");
   }
