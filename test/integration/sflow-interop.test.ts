@@ -649,6 +649,22 @@ async function collect(payloads: UdpPayload[]): Promise<{ totals: Totals; flows:
   return { totals: { ...c.totals }, flows };
 }
 
+/**
+ * The collector fed the datagrams, checked against the samples: every datagram and sample taken, none lost
+ * or invalid, and each flow equal to its samples × sampling rate (A = first sender). Returns the flows summed.
+ */
+async function collectChecked(payloads: UdpPayload[], decoded: SflowDatagram[], cov: Coverage) {
+  const { totals, flows } = await collect(payloads);
+  assert.deepEqual(
+    totals,
+    { datagrams: payloads.length, lost: 0, flowSamples: cov.flowSamples, counterSamples: cov.counterSamples, invalid: 0 },
+    "collector totals: every datagram and sample, none lost, none invalid",
+  );
+  const ours = sumFlows(flows);
+  assert.deepEqual(sortedEntries(ours), sortedEntries(expectedFlows(decoded)), "each flow = its samples × sampling rate, A = first sender");
+  return { totals, flows, ours };
+}
+
 interface Counts {
   abPackets: number;
   abBytes: number;
@@ -883,14 +899,7 @@ test("sFlow from Open vSwitch: our decoder = tshark field by field, OVS records 
   }
 
   // --- the collector: what the samples say, and what we sent
-  const { totals, flows } = await collect(payloads);
-  assert.deepEqual(
-    totals,
-    { datagrams: payloads.length, lost: 0, flowSamples: cov.flowSamples, counterSamples: cov.counterSamples, invalid: 0 },
-    "collector totals: every datagram and sample, none lost, none invalid",
-  );
-  const ours = sumFlows(flows);
-  assert.deepEqual(sortedEntries(ours), sortedEntries(expectedFlows(decoded)), "each flow = its samples × sampling rate, A = first sender");
+  const { totals, flows, ours } = await collectChecked(payloads, decoded, cov);
   for (const f of flows) {
     assert.deepEqual([f.Exporter?.Address, f.Exporter?.SubAgentID, f.SamplingRate], ["127.0.0.1", 0, 1], "exporter and rate on each flow");
   }
@@ -979,14 +988,7 @@ test("sFlow from pmacctd sfprobe: our decoder = tshark, our flows = sfacctd's pe
   }
 
   // --- the collector
-  const { totals, flows } = await collect(payloads);
-  assert.deepEqual(
-    totals,
-    { datagrams: payloads.length, lost: 0, flowSamples: cov.flowSamples, counterSamples: cov.counterSamples, invalid: 0 },
-    "collector totals: every datagram and sample, none lost, none invalid",
-  );
-  const ours = sumFlows(flows);
-  assert.deepEqual(sortedEntries(ours), sortedEntries(expectedFlows(decoded)), "each flow = its samples × sampling rate");
+  const { totals, flows, ours } = await collectChecked(payloads, decoded, cov);
   const frames = traffic.sizes.reduce((n, size) => n + size + 42 + 4, 0);
   // Captured on one veth (input 42): one bidirectional flow per conversation.
   assert.deepEqual(
