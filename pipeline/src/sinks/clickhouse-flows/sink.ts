@@ -68,6 +68,8 @@ export class ClickhouseFlowSink implements Sink {
   private timer?: NodeJS.Timeout;
   private lagTimer?: NodeJS.Timeout;
   private stopping = false;
+  /** A round failed for good (only while stopping): nothing after it may be committed. */
+  private givenUp = false;
 
   constructor(
     readonly id: string,
@@ -247,7 +249,14 @@ export class ClickhouseFlowSink implements Sink {
         }
       }
       this.ready = later;
-      this.writing = this.writing.then(() => this.writeRound(round));
+      // Retries are endless except while stopping; a round given up then, and every round after it (whose
+      // commits would skip its records), is read again by the next owner.
+      this.writing = this.writing
+        .then(() => (this.givenUp ? undefined : this.writeRound(round)))
+        .catch((err: unknown) => {
+          this.givenUp = true;
+          this.log.error({ err: errorMessage(err), batches: round.length }, "round given up; its records will be read again");
+        });
     }
     return this.writing;
   }
