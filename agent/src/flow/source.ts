@@ -98,3 +98,26 @@ export function reportFlowsHeld(registry: MetricsRegistry, probe: string, held: 
       }),
   );
 }
+
+/**
+ * Hands a live probe's flows to the publisher one batch after another, in order: a slow publisher delays
+ * the next hand-over, never reorders them; a failed one is reported and the next goes on.
+ */
+export class FlowHandOff {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly emit: (flows: FlowRecord[]) => Promise<void>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  hand(flows: FlowRecord[]): void {
+    if (flows.length === 0) return;
+    this.chain = this.chain.then(() => this.emit(flows)).catch(this.onError);
+  }
+
+  /** Resolves when everything handed so far is accepted (or reported). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+}

@@ -105,7 +105,11 @@ const V6_KINDS: Record<number, ICMPType> = {
   136: "NEIGHBOR",
   137: "REDIRECT",
 };
-const icmpKind = (version: number, type: number) => ICMP_TYPES.indexOf((version === 6 ? V6_KINDS : V4_KINDS)[type] ?? "UNKNOWN");
+/** Kind numbers (index in ICMP_TYPES) by ICMP type, per IP version: looked up per ICMP packet. */
+const kindIndex = (kinds: Record<number, ICMPType>) => new Map(Object.entries(kinds).map(([type, name]) => [Number(type), ICMP_TYPES.indexOf(name)]));
+const V4_KIND_INDEX = kindIndex(V4_KINDS);
+const V6_KIND_INDEX = kindIndex(V6_KINDS);
+const icmpKind = (version: number, type: number) => (version === 6 ? V6_KIND_INDEX : V4_KIND_INDEX).get(type) ?? 0;
 const isEchoRequest = (version: number, type: number) => (version === 4 ? type === 8 : type === 128);
 const isEchoReply = (version: number, type: number) => (version === 4 ? type === 0 : type === 129);
 
@@ -247,10 +251,10 @@ export class FlowTable {
   /**
    * Counts one frame, decoded into `view` by parseFrame: `time` in ms (fractions keep µs for RTT), `length`
    * its length on the wire, `scale` how many packets it stands for (an sFlow sampling rate: packets and
-   * bytes are multiplied by it); `ports`, the exporter's input and output ifIndex of a sampled packet,
-   * kept per flow from its first packet (Exporter.InIfIndex/OutIfIndex).
+   * bytes are multiplied by it); `inIfIndex`/`outIfIndex`, the exporter's ports of a sampled packet (-1:
+   * none), kept per flow from its first packet (Exporter.InIfIndex/OutIfIndex).
    */
-  frame(view: FrameView, time: number, length: number, scale = 1, ports?: readonly [number, number]): void {
+  frame(view: FrameView, time: number, length: number, scale = 1, inIfIndex = -1, outIfIndex = -1): void {
     // Time moves first: a packet after its flow's expiry starts a new flow.
     if (time >= this.nextSweep || time >= this.nextUpdate) this.advance(time);
     this.stats.packets += scale;
@@ -260,14 +264,14 @@ export class FlowTable {
       const s = view.segments[i]!;
       if (s.truncated) this.stats.truncated++;
       if (i > 0) length = innerLength(s, length);
-      parent = this.segment(view, i, time, length, scale, parent, ports);
+      parent = this.segment(view, i, time, length, scale, parent, inIfIndex, outIfIndex);
     }
   }
 
   /** Decodes and counts a frame of a pcap link type (convenience for tests and sampled headers). */
-  bytes(linkType: number, data: Uint8Array, time: number, length: number, scale = 1, ports?: readonly [number, number]): boolean {
+  bytes(linkType: number, data: Uint8Array, time: number, length: number, scale = 1, inIfIndex = -1, outIfIndex = -1): boolean {
     if (!parseFrame(linkType, data, 0, data.length, this.view)) return false;
-    this.frame(this.view, time, length, scale, ports);
+    this.frame(this.view, time, length, scale, inIfIndex, outIfIndex);
     return true;
   }
 
@@ -278,7 +282,7 @@ export class FlowTable {
    * MACs in canonical order and VLAN ids, the last layer, and the tunnel id when there is no IP.
    * Canonical order: byte comparison of the addresses, ports breaking ties.
    */
-  private segment(view: FrameView, i: number, time: number, length: number, scale: number, parent: number, ports?: readonly [number, number]): number {
+  private segment(view: FrameView, i: number, time: number, length: number, scale: number, parent: number, inIfIndex: number, outIfIndex: number): number {
     const s = view.segments[i]!;
     const b = view.bytes;
     const k = this.keyBytes;
@@ -340,7 +344,7 @@ export class FlowTable {
     h = (h ^ (h >>> 12)) & 0x3fffffff; // a small integer: cheap as a Map key
     let f = this.index.get(h) ?? -1;
     while (f >= 0 && !(this.keyLength[f] === n && this.parent[f] === parent && this.sameKey(f, words))) f = this.next[f]!;
-    if (f < 0) f = this.create(view, i, h, n, l3Length, swapped, parent, time, tunnel, l2Part, ports);
+    if (f < 0) f = this.create(view, i, h, n, l3Length, swapped, parent, time, tunnel, l2Part, inIfIndex, outIfIndex);
     else this.flags[f]! |= RECENT;
     this.flags[f]! |= TOUCHED;
     if (time > this.last[f]!) this.last[f] = time;
@@ -430,7 +434,8 @@ export class FlowTable {
     time: number,
     tunnel: boolean,
     l2Part: boolean,
-    ports?: readonly [number, number],
+    inIfIndex: number,
+    outIfIndex: number,
   ): number {
     if (this.count >= this.cfg.max_entries) this.evictOne(time);
     let f = this.free.pop();
@@ -461,7 +466,7 @@ export class FlowTable {
     if (this.cfg.extra_tcp_metric && seg.transport?.protocol === "TCP") {
       (extra ??= {}).tcp = { ABSynStart: 0, BASynStart: 0, ABSynTTL: 0, BASynTTL: 0, ABFinStart: 0, BAFinStart: 0, ABRstStart: 0, BARstStart: 0 };
     }
-    if (ports) (extra ??= {}).ports = ports;
+    if (inIfIndex >= 0) (extra ??= {}).ports = [inIfIndex, outIfIndex];
     if (parent >= 0) (extra ??= {}).parentUuid = this.uuidOf(parent);
     if (extra) this.extras.set(f, extra);
     else this.extras.delete(f);

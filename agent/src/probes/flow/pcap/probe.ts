@@ -5,10 +5,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Counter, errorMessage, sharedMetric } from "@skystream/common";
-import type { FlowRecord } from "@skystream/schemas";
 import { loadFlowHasher } from "../../../flow/ids.js";
 import { CaptureParser } from "../../../flow/pcapfile.js";
-import { PacketFlows, packetCounters, reportFlowsHeld } from "../../../flow/source.js";
+import { FlowHandOff, PacketFlows, packetCounters, reportFlowsHeld } from "../../../flow/source.js";
 import { findInterface } from "../../../graph/lookup.js";
 import type { FlowEmitter, FlowProbe, FlowProbeDeps } from "../types.js";
 import type { CaptureConfig } from "./config.js";
@@ -25,8 +24,7 @@ export class CaptureProbe implements FlowProbe {
   private child?: ChildProcess;
   private flows?: PacketFlows;
   private timer?: NodeJS.Timeout;
-  private emitting: Promise<void> = Promise.resolve();
-  private emit?: FlowEmitter;
+  private handOff?: FlowHandOff;
   private stopping = false;
   private readonly dropped: Counter<"probe">;
   /** Packets the capture child could not hand over (the agent's pipe was full). */
@@ -58,8 +56,8 @@ export class CaptureProbe implements FlowProbe {
 
   async start(emit: FlowEmitter): Promise<void> {
     await loadFlowHasher();
-    this.emit = emit;
     const { deps, cfg } = this;
+    this.handOff = new FlowHandOff(emit, (err) => deps.log.error({ probe: this.id, err: errorMessage(err) }, "emitting flows failed"));
     const flows = (this.flows = new PacketFlows(
       deps.table,
       { host: deps.hostId, nodeTID: cfg.node_tid || this.resolveNode(), captureID: cfg.capture_id, captureType: this.type },
@@ -141,15 +139,7 @@ export class CaptureProbe implements FlowProbe {
     const flows = this.flows!;
     if (!flows.table.point.nodeTID) flows.table.point.nodeTID = this.resolveNode();
     flows.table.advance(Date.now());
-    this.hand(flows.drain());
-  }
-
-  private hand(records: FlowRecord[]): void {
-    if (records.length === 0 || !this.emit) return;
-    const emit = this.emit;
-    this.emitting = this.emitting
-      .then(() => emit(records))
-      .catch((err) => this.deps.log.error({ probe: this.id, err: errorMessage(err) }, "emitting flows failed"));
+    this.handOff?.hand(flows.drain());
   }
 
   done(): Promise<void> {
@@ -168,8 +158,8 @@ export class CaptureProbe implements FlowProbe {
     }
     if (this.flows) {
       this.flows.table.flush(Date.now());
-      this.hand(this.flows.drain());
+      this.handOff?.hand(this.flows.drain());
     }
-    await this.emitting;
+    await this.handOff?.settled();
   }
 }

@@ -137,8 +137,9 @@ export class SflowCollector {
       return;
     }
     const rate = Math.max(1, s.samplingRate ?? 1);
-    const ports = [s.input?.format === 0 ? s.input.value : 0, s.output?.format === 0 ? s.output.value : 0] as const;
-    this.tableFor(d, exporter, s).bytes(linkType, bytes, now, length, rate, ports);
+    const inIfIndex = s.input?.format === 0 ? s.input.value : 0;
+    const outIfIndex = s.output?.format === 0 ? s.output.value : 0;
+    this.tableFor(d, exporter, s).bytes(linkType, bytes, now, length, rate, inIfIndex, outIfIndex);
   }
 
   private tableFor(d: SflowDatagram, exporter: ExporterState, s: SflowSample): FlowTable {
@@ -200,21 +201,19 @@ export class SflowCollector {
 
   /** Advances every table to `now` and returns the flows they emitted. */
   advance(now: number): FlowRecord[] {
-    this.syncCounters();
-    const out: FlowRecord[] = [];
-    for (const t of this.tables) {
-      t.advance(now);
-      for (const f of t.drain()) out.push(f);
-    }
-    return out;
+    return this.drainAll((t) => t.advance(now));
   }
 
   /** Emits every flow held (collector stop). */
   flush(now: number): FlowRecord[] {
+    return this.drainAll((t) => t.flush(now));
+  }
+
+  private drainAll(step: (t: FlowTable) => void): FlowRecord[] {
     this.syncCounters();
     const out: FlowRecord[] = [];
     for (const t of this.tables) {
-      t.flush(now);
+      step(t);
       for (const f of t.drain()) out.push(f);
     }
     return out;

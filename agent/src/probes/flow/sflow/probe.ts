@@ -2,7 +2,7 @@
 // SflowCollector, and every flush_interval the flow tables are advanced and their flows handed to the publisher.
 import { errorMessage } from "@skystream/common";
 import { loadFlowHasher } from "../../../flow/ids.js";
-import { reportFlowsHeld } from "../../../flow/source.js";
+import { FlowHandOff, reportFlowsHeld } from "../../../flow/source.js";
 import type { FlowEmitter, FlowProbe, FlowProbeDeps } from "../types.js";
 import { SflowCollector, sflowCounters } from "./collector.js";
 import { receiveDatagrams, type DatagramReceiver } from "./receiver.js";
@@ -14,8 +14,7 @@ export class SflowProbe implements FlowProbe {
   private receiver?: DatagramReceiver;
   private timer?: NodeJS.Timeout;
   private collector?: SflowCollector;
-  private emitting: Promise<void> = Promise.resolve();
-  private emit?: FlowEmitter;
+  private handOff?: FlowHandOff;
   /** Bound address once listening (the port may have been 0). */
   address = "";
 
@@ -29,7 +28,7 @@ export class SflowProbe implements FlowProbe {
   async start(emit: FlowEmitter): Promise<void> {
     await loadFlowHasher();
     const { deps } = this;
-    this.emit = emit;
+    const handOff = (this.handOff = new FlowHandOff(emit, (err) => deps.log.error({ probe: this.id, err: errorMessage(err) }, "emitting sFlow flows failed")));
     const collector = (this.collector = new SflowCollector({
       probe: this.id,
       hostId: deps.hostId,
@@ -53,16 +52,7 @@ export class SflowProbe implements FlowProbe {
     ));
     this.address = receiver.address;
     deps.log.info({ probe: this.id, listen: this.address, receive_buffer: receiver.receiveBuffer, receiver: receiver.kind }, "sFlow collector listening");
-    this.timer = setInterval(() => this.flush(collector.advance(Date.now())), this.cfg.flush_interval);
-  }
-
-  /** Hands flows to the publisher one batch at a time (a slow publisher delays flushes, never reorders them). */
-  private flush(flows: ReturnType<SflowCollector["advance"]>): void {
-    if (flows.length === 0 || !this.emit) return;
-    const emit = this.emit;
-    this.emitting = this.emitting
-      .then(() => emit(flows))
-      .catch((err) => this.deps.log.error({ probe: this.id, err: errorMessage(err) }, "emitting sFlow flows failed"));
+    this.timer = setInterval(() => handOff.hand(collector.advance(Date.now())), this.cfg.flush_interval);
   }
 
   /** The collector, for tests: totals and tables. */
@@ -77,7 +67,7 @@ export class SflowProbe implements FlowProbe {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.receiver?.close();
-    if (this.collector) this.flush(this.collector.flush(Date.now()));
-    await this.emitting;
+    if (this.collector) this.handOff?.hand(this.collector.flush(Date.now()));
+    await this.handOff?.settled();
   }
 }
