@@ -9,7 +9,8 @@
 // inserted, the first batch is cut at exactly that range, so the insert repeats with the same token and
 // ClickHouse drops it if it had landed (non_replicated_deduplication_window, or replication's own).
 // Offsets that go back below the recorded range (a topic created again) start a new token epoch. The
-// in-process bus of the all-in-one keeps nothing across restarts: there each process is its own epoch.
+// in-process bus of the all-in-one keeps nothing across restarts and its offsets start at 0 in every run:
+// there batches have no ledger and no token (a retried insert is still dropped by its content's hash).
 import { FLOW_RECORD, DecodeError, FRAME_HEADER_SIZE, buildContainer, validateFlow, type FlowRecord } from "@skystream/schemas";
 import { errorMessage, retry, totalLag, type BusMessage, type Consumer, type MessageBatch, type PartitionOffset } from "@skystream/common";
 import { DeadLetters, type DeadLetter } from "../../dead-letters.js";
@@ -59,8 +60,6 @@ export class ClickhouseFlowSink implements Sink {
   private readonly ledger: SinkLedger;
   /** Kafka keeps offsets across restarts; the in-process bus does not. */
   private readonly durable: boolean;
-  /** The in-process bus's epoch: this process (offsets start at 0 again in every run). */
-  private readonly processEpoch = Math.floor(Date.now() / 1000) >>> 0;
   /** Serializes batch intake and cuts. */
   private chain: Promise<void> = Promise.resolve();
   /** The writer's current round (ledger, inserts, dead letters, commit), if any. */
@@ -117,7 +116,7 @@ export class ClickhouseFlowSink implements Sink {
         : await retry(() => this.ledger.last(topic, partition), {
             onError: (err, attempt, wait) => this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "reading the sink ledger failed; retrying"),
           });
-      st = { topic, partition, replay, epoch: this.durable ? undefined : this.processEpoch };
+      st = { topic, partition, replay, epoch: this.durable ? undefined : 0 };
       this.partitions.set(key, st);
     }
     return st;
@@ -276,7 +275,7 @@ export class ClickhouseFlowSink implements Sink {
     });
     for (const b of batches) {
       if (b.rows === 0) continue;
-      const token = `${b.topic}:${b.partition}:${b.epoch}:${b.first}-${b.last}`;
+      const token = this.durable ? `${b.topic}:${b.partition}:${b.epoch}:${b.first}-${b.last}` : undefined;
       const ins = flowsInsert(this.deps.storage.database, this.containers(b), token);
       await retry(() => this.deps.storage.insertAvro(ins), {
         initialMs: 200,
