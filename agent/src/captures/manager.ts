@@ -67,6 +67,8 @@ export class CaptureManager {
   private unsubscribe?: () => void;
   private emit?: FlowEmitter;
   private stopped = false;
+  /** Nodes that carry Captures metadata from us. */
+  private decorated = new Set<string>();
 
   constructor(private readonly deps: CaptureManagerDeps) {}
 
@@ -231,7 +233,6 @@ export class CaptureManager {
     for (const [id, list] of byNode) this.deps.graph.decorate("captures", id, { Captures: list });
     this.decorated = new Set(byNode.keys());
   }
-  private decorated = new Set<string>();
 
   async stop(): Promise<void> {
     this.stopped = true;
