@@ -52,6 +52,7 @@ export class Agent {
   /** Captures on demand (when the agent follows the control topic). */
   readonly captures?: CaptureManager;
   private readonly deadLetter?: (data: Uint8Array, reason: string, error: string) => void;
+  private stopping = false;
   /** Probes that failed to start, with why (for /healthz). */
   readonly failedProbes = new Map<string, string>();
   private readonly log: Logger;
@@ -122,7 +123,15 @@ export class Agent {
       await p.start(this.emit);
       this.probeUp.set({ probe: p.id }, 1);
     }
-    if (this.captures && this.deps.control) await this.followControl(this.captures, this.deps.control);
+    // In the background: joining the control topic's group takes seconds, and the agent is up (and able to
+    // stop on a signal) without it; captures start once the orders are read.
+    if (this.captures && this.deps.control) {
+      const captures = this.captures;
+      const control = this.deps.control;
+      void this.followControl(captures, control).catch((err) => {
+        if (!this.stopping) this.log.error({ err: errorMessage(err) }, "following the control topic failed: no captures on demand");
+      });
+    }
   }
 
   /** Reads the control topic from its beginning (never committing: every start replays the capture set). */
@@ -164,6 +173,7 @@ export class Agent {
 
   /** Stops the probes, then waits until what they emitted is acknowledged. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.deps.control?.disconnect().catch(() => undefined);
     await this.captures?.stop();
     await Promise.all([...this.probes.map((p) => p.stop()), ...this.topologyProbes.map((p) => p.stop())]);
