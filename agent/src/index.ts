@@ -3,3 +3,5 @@ export * from "./config.js";
 export * from "./publisher.js";
 export * from "./probes/flow/types.js";
 export { flowProbes } from "./probes/flow/registry.js";
+export { nodeFromAvro, edgeFromAvro, nodeToAvro, edgeToAvro } from "./graph/delta.js";
+export type { GraphNode, GraphEdge, Metadata } from "./graph/graph.js";

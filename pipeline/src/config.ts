@@ -12,7 +12,7 @@ export const pipelineConfig = section({
   /** Where records that cannot be processed are copied. */
   dlq_topic: z.string().min(1).default(TOPICS.dlq),
   /** Sinks to run, keyed "type" or "type/name". */
-  sinks: sinks.instancesSchema({ clickhouse_flows: {} }),
+  sinks: sinks.instancesSchema({ clickhouse_flows: {}, clickhouse_topology: {} }),
 });
 
 export const skystreamConfig = z.strictObject({

@@ -17,19 +17,27 @@ const sqlFile = (name: string) => readFileSync(new URL(`./sql/${name}`, import.m
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: "flows", sql: sqlFile("001_flows.sql") },
   { version: 2, name: "sink_ledger", sql: sqlFile("002_sink_ledger.sql") },
+  { version: 3, name: "topology", sql: sqlFile("003_topology.sql") },
 ];
 
-/** Fills {db}, {on_cluster}, {engine}, {engine_args}, {flows_ttl_seconds}. */
-export function renderSql(sql: string, cfg: ClickhouseConfig, table = ""): string {
+/**
+ * Fills {db}, {on_cluster}, {engine} (Replicated or nothing), {engine_args} (the replication arguments in
+ * parentheses, for engines without arguments of their own), {replica_args} (the same, followed by a comma,
+ * before an engine's own arguments) and {flows_ttl_seconds}.
+ */
+export function renderSql(sql: string, cfg: ClickhouseConfig): string {
   const replicated = cfg.cluster !== "";
+  // {shard} and {replica} are the servers' macros; {database} and {table} are expanded by ClickHouse itself.
+  const replication = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'";
   const vars: Record<string, string> = {
     db: cfg.database,
     on_cluster: replicated ? `ON CLUSTER ${cfg.cluster}` : "",
     engine: replicated ? "Replicated" : "",
-    engine_args: replicated ? `('/clickhouse/tables/{shard}/${cfg.database}/${table}', '{replica}')` : "",
+    engine_args: replicated ? `(${replication})` : "",
+    replica_args: replicated ? `${replication}, ` : "",
     flows_ttl_seconds: String(Math.round(cfg.flows_ttl / 1000)),
   };
-  return sql.replace(/\{(db|on_cluster|engine|engine_args|flows_ttl_seconds)\}/g, (_, k: string) => vars[k]!);
+  return sql.replace(/\{(db|on_cluster|engine|engine_args|replica_args|flows_ttl_seconds)\}/g, (_, k: string) => vars[k]!);
 }
 
 export async function migrate(storage: Storage, cfg: ClickhouseConfig, log: Logger): Promise<number[]> {
@@ -48,7 +56,7 @@ export async function migrate(storage: Storage, cfg: ClickhouseConfig, log: Logg
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
-    for (const stmt of splitStatements(renderSql(m.sql, cfg, m.name))) await c.command({ query: stmt });
+    for (const stmt of splitStatements(renderSql(m.sql, cfg))) await c.command({ query: stmt });
     await c.insert({ table: `${cfg.database}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: "JSONEachRow" });
     applied.push(m.version);
     log.info({ version: m.version, migration: m.name }, "applied migration");
