@@ -22,7 +22,7 @@ test("topology history through Kafka: At(t) at several instants, deleted namespa
   const lab = new NetnsLab();
   t.after(() => lab.destroy());
   const [a, b] = [lab.ns("a"), lab.ns("b")];
-  const [va, vb] = lab.veth("va", a, "vb", b);
+  const [va] = lab.veth("va", a, "vb", b);
 
   const pipeline = await startSkystream(["pipeline"], {
     SKYSTREAM_KAFKA_BROKERS: bootstrap,
