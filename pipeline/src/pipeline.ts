@@ -41,7 +41,7 @@ export class Pipeline {
 
   /** Topics this pipeline reads and writes, for creation at start. */
   topics(): string[] {
-    return [...new Set([...this.sinks.flatMap((s) => s.topics), this.cfg.pipeline.dlq_topic])];
+    return [...new Set([...this.sinks.flatMap((s) => [...s.topics, ...(s.otherTopics ?? [])]), this.cfg.pipeline.dlq_topic])];
   }
 
   async start(): Promise<void> {

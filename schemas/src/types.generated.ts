@@ -140,7 +140,10 @@ export interface FlowEndpoint {
 
 export interface ProcessInfo {
   Pid: number;
+  /** Process name (comm). */
   Name: string;
+  /** Executable path (new in v2). */
+  Process?: string;
   Cmdline?: string;
 }
 

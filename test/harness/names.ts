@@ -22,7 +22,15 @@ export function pipelineEnv(n: ReturnType<typeof testNames>, bootstrap: string, 
     SKYSTREAM_KAFKA_TOPICS_PARTITIONS: "3",
     SKYSTREAM_PIPELINE_GROUP_ID: n.group,
     SKYSTREAM_PIPELINE_DLQ_TOPIC: n.dlq,
-    SKYSTREAM_PIPELINE_SINKS: JSON.stringify({ clickhouse_flows: { topic: n.flows, batch_size: 10_000, batch_timeout: "500ms", ...sink } }),
+    SKYSTREAM_PIPELINE_SINKS: JSON.stringify({
+      clickhouse_flows: {
+        topic: n.flows,
+        batch_size: 10_000,
+        batch_timeout: "500ms",
+        enrichment: { topology_topic: `${n.id}.topology`, topic: `${n.id}.enriched` },
+        ...sink,
+      },
+    }),
     SKYSTREAM_CLICKHOUSE_DATA_PATH: n.dataDir,
   };
 }

@@ -21,6 +21,8 @@ export interface Sink {
   readonly id: string;
   /** Topics it consumes, for topic creation and lag. */
   readonly topics: string[];
+  /** Other topics it reads or writes (created at start). */
+  readonly otherTopics?: string[];
   start(): Promise<void>;
   /** Flushes what is buffered, commits and disconnects. */
   stop(): Promise<void>;

@@ -14,6 +14,22 @@ export const clickhouseFlowsConfig = z
     parse_parallelism: z.number().int().min(1).max(64).default(2),
     /** Most rows buffered before consumption pauses for the insert. */
     max_buffered_rows: z.number().int().min(1).default(200_000),
+    /** Flow enrichment from the topology, as of each flow's time. */
+    enrichment: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** Where enriched flows are also published for users' own consumers; empty: not published. */
+        topic: z.string().default(TOPICS.flowsEnriched),
+        /** The topology topic followed for the graph. */
+        topology_topic: z.string().min(1).default(TOPICS.topology),
+        /** History of the graph kept in memory: flows older than this are enriched with what is left. */
+        window: duration("15m"),
+        /** Sockets are polled: a socket seen this close to a flow's period counts for it. */
+        socket_slack: duration("5s"),
+        /** Longest the sink waits at start for the graph to catch up before it reads flows. */
+        ready_timeout: duration("60s"),
+      })
+      .prefault({}),
   })
   .prefault({});
 

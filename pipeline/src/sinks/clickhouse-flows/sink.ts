@@ -11,8 +11,38 @@
 // Offsets that go back below the recorded range (a topic created again) start a new token epoch. The
 // in-process bus of the all-in-one keeps nothing across restarts and its offsets start at 0 in every run:
 // there batches have no ledger and no token (a retried insert is still dropped by its content's hash).
-import { FLOW_RECORD, DecodeError, FRAME_HEADER_SIZE, buildContainer, validateFlow, type FlowRecord } from "@skystream/schemas";
-import { errorMessage, retry, totalLag, type BusMessage, type Consumer, type MessageBatch, type PartitionOffset } from "@skystream/common";
+//
+// Enrichment (on by default): each valid flow gets its Enrichment (capture node, nodes, namespaces and
+// processes at both ends, server side) from a GraphFollower, as of the flow's own time. The enriched body
+// is the original body with its null Enrichment replaced (Enrichment is FlowRecord's last field, so this
+// is an append, not a re-encoding). Enriched flows are also published to the enriched topic after their
+// insert and before the commit: at least once there (a consumer dedups on UUID + Last).
+import {
+  FLOW_RECORD,
+  DecodeError,
+  FRAME_HEADER_SIZE,
+  buildContainer,
+  validateFlow,
+  writeFrameHeader,
+  type FlowEnrichment,
+  type FlowRecord,
+  type SchemaEntry,
+} from "@skystream/schemas";
+import type avro from "avsc";
+import {
+  Counter,
+  errorMessage,
+  retry,
+  sharedMetric,
+  totalLag,
+  type BusMessage,
+  type Consumer,
+  type MessageBatch,
+  type OutMessage,
+  type PartitionOffset,
+} from "@skystream/common";
+import { Enricher } from "../../graph/enricher.js";
+import { GraphFollower } from "../../graph/follower.js";
 import { DeadLetters, type DeadLetter } from "../../dead-letters.js";
 import { SinkLedger, flowsInsert, type LedgerRange } from "../../storage/clickhouse/index.js";
 import type { Sink, SinkDeps } from "../types.js";
@@ -28,6 +58,8 @@ interface Batch {
   last: bigint;
   /** Avro bodies by writer schema id, in offset order. */
   bodies: Map<number, Buffer[]>;
+  /** Enriched records for the enriched topic, in offset order. */
+  enriched: OutMessage[];
   rows: number;
   dead: DeadLetter[];
   since: number;
@@ -69,6 +101,12 @@ export class ClickhouseFlowSink implements Sink {
   private stopping = false;
   /** A round failed for good (only while stopping): nothing after it may be committed. */
   private givenUp = false;
+  readonly otherTopics: string[];
+  private readonly follower?: GraphFollower;
+  private readonly enricher?: Enricher;
+  /** The FlowRecord version enriched records are written with, and its FlowEnrichment type. */
+  private readonly enrichedWriter?: { entry: SchemaEntry; type: avro.Type };
+  private readonly enrichment: Counter<"field" | "result">;
 
   constructor(
     readonly id: string,
@@ -82,9 +120,41 @@ export class ClickhouseFlowSink implements Sink {
     this.m = sinkMetrics(deps.metrics, id);
     this.ledger = new SinkLedger(deps.storage, `${deps.groupId}/${id}`);
     this.durable = deps.bus.kind !== "memory";
+    const e = cfg.enrichment;
+    this.otherTopics = e.enabled ? [e.topology_topic, ...(e.topic ? [e.topic] : [])] : [];
+    if (e.enabled) {
+      this.follower = new GraphFollower(deps.bus, deps.storage, deps.codec, this.log.child({ component: "graph" }), {
+        topic: e.topology_topic,
+        windowMs: e.window,
+        groupPrefix: deps.groupId,
+      });
+      this.enricher = new Enricher(this.follower.index, { slackMs: e.socket_slack });
+      const entry = deps.codec.writerFor(FLOW_RECORD);
+      const field = (entry.type as avro.types.RecordType).field("Enrichment");
+      const branch = field && (field.type as unknown as { types?: avro.Type[] }).types?.find((t) => t.typeName === "record");
+      if (!branch) throw new Error(`FlowRecord v${entry.version} has no Enrichment record`);
+      this.enrichedWriter = { entry, type: branch };
+    }
+    this.enrichment = sharedMetric(
+      deps.metrics,
+      "skystream_enrichment_total",
+      () =>
+        new Counter({
+          name: "skystream_enrichment_total",
+          help: "Flows enriched, by what was found (capture node, node and process at each end, server side)",
+          labelNames: ["field", "result"],
+          registers: [deps.metrics],
+        }),
+    );
   }
 
   async start(): Promise<void> {
+    if (this.follower) {
+      await this.follower.start();
+      const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), this.cfg.enrichment.ready_timeout).unref());
+      if (!(await Promise.race([this.follower.ready.then(() => true), timeout])))
+        this.log.warn({ timeout_ms: this.cfg.enrichment.ready_timeout }, "the topology is not caught up yet; enriching with what is known");
+    }
     await this.consumer.connect();
     await this.consumer.subscribe(this.topics, true);
     await this.consumer.run({
@@ -174,6 +244,7 @@ export class ClickhouseFlowSink implements Sink {
       first: offset,
       last: offset,
       bodies: new Map(),
+      enriched: [],
       rows: 0,
       dead: [] as DeadLetter[],
       since: Date.now(),
@@ -187,14 +258,50 @@ export class ClickhouseFlowSink implements Sink {
         b.dead.push({ message: msg, reason: invalid, error: `flow ${flow.UUID || "(no UUID)"} failed validation: ${invalid}` });
         return;
       }
-      let list = b.bodies.get(schemaId);
-      if (!list) b.bodies.set(schemaId, (list = []));
-      list.push(value.subarray(FRAME_HEADER_SIZE));
+      let id = schemaId;
+      let framed = value;
+      if (this.enricher) {
+        framed = this.enriched(value, schemaId, flow, this.enricher.enrich(flow));
+        id = this.enrichedWriter!.entry.id;
+        if (this.cfg.enrichment.topic) b.enriched.push({ key: msg.key, value: framed });
+      }
+      let list = b.bodies.get(id);
+      if (!list) b.bodies.set(id, (list = []));
+      list.push(framed.subarray(FRAME_HEADER_SIZE));
       b.rows++;
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : "decode_error";
       b.dead.push({ message: msg, reason, error: errorMessage(err) });
     }
+  }
+
+  /** The framed record with its Enrichment set, written with the enriched writer schema. */
+  private enriched(value: Buffer, schemaId: number, flow: FlowRecord, e: FlowEnrichment): Buffer {
+    this.countEnrichment(e);
+    const w = this.enrichedWriter!;
+    const sameLayout = schemaId === w.entry.id || this.deps.codec.schema(schemaId)?.version === 1;
+    if (!sameLayout || flow.Enrichment) {
+      // Another layout (a newer or unknown writer) or already enriched: encode the whole record again.
+      return this.deps.codec.encode(FLOW_RECORD, { ...flow, Enrichment: e });
+    }
+    // The body ends with Enrichment's union index 0 (null): replace it by index 1 and the record.
+    const tail = w.type.toBuffer(e);
+    const out = Buffer.allocUnsafe(value.length + tail.length);
+    value.copy(out, 0, 0, value.length - 1);
+    writeFrameHeader(out, w.entry.id);
+    out[value.length - 1] = 2; // zigzag(1)
+    tail.copy(out, value.length);
+    return out;
+  }
+
+  private countEnrichment(e: FlowEnrichment): void {
+    const found = (field: string, ok: boolean) => this.enrichment.inc({ field, result: ok ? "found" : "missing" });
+    found("capture_node", !!e.CaptureNode);
+    found("a_node", !!e.A?.Node);
+    found("b_node", !!e.B?.Node);
+    found("a_process", !!e.A?.Process);
+    found("b_process", !!e.B?.Process);
+    found("server", e.Server !== "UNKNOWN");
   }
 
   private cut(st: PartitionState): void {
@@ -217,18 +324,15 @@ export class ClickhouseFlowSink implements Sink {
     return n;
   }
 
-  private containers(b: Batch): Buffer[] {
+  /** Object containers of one writer schema's bodies (several, parsed in parallel by the engine). */
+  private containers(schema: avro.Schema, bodies: Buffer[]): Buffer[] {
     const out: Buffer[] = [];
-    for (const [schemaId, bodies] of b.bodies) {
-      const schema = this.deps.codec.schema(schemaId)!.schema;
-      const parts = Math.min(this.cfg.parse_parallelism, Math.max(1, Math.floor(bodies.length / 1000)));
-      const per = Math.ceil(bodies.length / parts);
-      for (let i = 0; i < bodies.length; i += per) out.push(buildContainer(schema, bodies.slice(i, i + per)));
-    }
+    const parts = Math.min(this.cfg.parse_parallelism, Math.max(1, Math.floor(bodies.length / 1000)));
+    const per = Math.ceil(bodies.length / parts);
+    for (let i = 0; i < bodies.length; i += per) out.push(buildContainer(schema, bodies.slice(i, i + per)));
     return out;
   }
 
-  /** Starts a writer round for the batches cut so far, after the current round; resolves when it is done. */
   /**
    * Starts writer rounds for the batches cut so far, after the current round; resolves when they are done.
    * A round holds at most one batch per partition: the ledger keeps one range per partition, which must be
@@ -275,22 +379,37 @@ export class ClickhouseFlowSink implements Sink {
     });
     for (const b of batches) {
       if (b.rows === 0) continue;
-      const token = this.durable ? `${b.topic}:${b.partition}:${b.epoch}:${b.first}-${b.last}` : undefined;
-      const ins = flowsInsert(this.deps.storage.database, this.containers(b), token);
-      await retry(() => this.deps.storage.insertAvro(ins), {
-        initialMs: 200,
-        maxMs: 10_000,
-        attempts,
-        onError: (err, attempt, wait) => {
-          this.m.insertErrors.inc();
-          this.log.error(
-            { err: errorMessage(err), attempt, retry_in_ms: wait, rows: b.rows, token },
-            "clickhouse insert failed; retrying (consumption paused)",
-          );
-        },
-      });
+      // One insert per writer schema (ClickHouse reads each with its own structure); the split is a
+      // function of the records, so a repeated batch repeats the same inserts and tokens.
+      const range = `${b.topic}:${b.partition}:${b.epoch}:${b.first}-${b.last}`;
+      for (const [schemaId, bodies] of b.bodies) {
+        const token = !this.durable ? undefined : b.bodies.size > 1 ? `${range}/s${schemaId}` : range;
+        const schema = this.deps.codec.schema(schemaId)!.schema;
+        const ins = flowsInsert(this.deps.storage.database, schema, this.containers(schema, bodies), token);
+        await retry(() => this.deps.storage.insertAvro(ins), {
+          initialMs: 200,
+          maxMs: 10_000,
+          attempts,
+          onError: (err, attempt, wait) => {
+            this.m.insertErrors.inc();
+            this.log.error(
+              { err: errorMessage(err), attempt, retry_in_ms: wait, rows: bodies.length, token },
+              "clickhouse insert failed; retrying (consumption paused)",
+            );
+          },
+        });
+      }
       this.m.rowsInserted.inc(b.rows);
       this.m.batchRows.observe(b.rows);
+    }
+    const enriched = batches.flatMap((b) => b.enriched);
+    if (enriched.length > 0) {
+      const topic = this.cfg.enrichment.topic;
+      await retry(() => this.deps.producer.send(topic, enriched), {
+        attempts,
+        onError: (err, attempt, wait) =>
+          this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait, topic }, "enriched flows produce failed; retrying"),
+      });
     }
     const dead = batches.flatMap((b) => b.dead);
     if (dead.length > 0) {
@@ -348,6 +467,7 @@ export class ClickhouseFlowSink implements Sink {
       await this.write();
     }).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, "final flush failed; records will be read again"));
     await this.consumer.disconnect();
+    await this.follower?.stop();
     this.log.info("stopped");
   }
 

@@ -18,6 +18,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 1, name: "flows", sql: sqlFile("001_flows.sql") },
   { version: 2, name: "sink_ledger", sql: sqlFile("002_sink_ledger.sql") },
   { version: 3, name: "topology", sql: sqlFile("003_topology.sql") },
+  { version: 4, name: "flow_enrichment", sql: sqlFile("004_flow_enrichment.sql") },
 ];
 
 /**

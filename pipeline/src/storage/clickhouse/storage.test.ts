@@ -21,12 +21,13 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
   t.after(() => storage.close());
   assert.equal(storage.kind, "chdb");
 
-  assert.deepEqual(await migrate(storage, cfg, log), [1, 2, 3]);
+  assert.deepEqual(await migrate(storage, cfg, log), [1, 2, 3, 4]);
   assert.deepEqual(await migrate(storage, cfg, log), [], "migrations apply once");
 
   const v2 = JSON.parse(readFileSync(new URL("../../../../schemas/src/testdata/FlowRecord.v2-fixture.avsc", import.meta.url), "utf8")) as avro.Schema;
-  const v1Codec = new AvroCodec();
-  const v2Codec = new AvroCodec([...builtinCatalog(), entry(1001, v2, 2)]);
+  const v1Codec = new AvroCodec(builtinCatalog().filter((e) => e.id !== 4));
+  const current = new AvroCodec();
+  const v2Codec = new AvroCodec([...builtinCatalog(), entry(1001, v2, 99)]);
   const body = (c: AvroCodec, v: unknown) => c.encode(FLOW_RECORD, v).subarray(FRAME_HEADER_SIZE);
 
   const icmp = {
@@ -40,9 +41,34 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
   };
   const v1Bodies = [body(v1Codec, syntheticFlow(2, NOW, "h-v1")), body(v1Codec, icmp)];
   const v2Bodies = [body(v2Codec, { ...syntheticFlow(3, NOW, "h-v2"), Tenant: "blue", Labels: { a: "b" } })];
-  await storage.insertAvro(
-    flowsInsert(cfg.database, [buildContainer(v1Codec.schema(1)!.schema, v1Bodies), buildContainer(v2Codec.schema(1001)!.schema, v2Bodies)]),
-  );
+  const node = (id: string, name: string, type: string) => ({ ID: id, Name: name, Type: type, Host: "h1" });
+  const enriched = {
+    ...syntheticFlow(4, NOW, "h-enriched"),
+    Enrichment: {
+      CaptureNode: node("n-cap", "veth0", "veth"),
+      A: {
+        Node: node("n-a", "veth0", "veth"),
+        Netns: "blue",
+        Process: { Pid: 42, Name: "curl", Process: "/usr/bin/curl", Cmdline: "curl x" },
+        Container: "",
+        K8sNamespace: "",
+        K8sPod: "",
+      },
+      B: {
+        Node: node("n-b", "eth0", "veth"),
+        Netns: "red",
+        Process: { Pid: 7, Name: "nginx", Process: "/usr/sbin/nginx", Cmdline: "" },
+        Container: "web",
+        K8sNamespace: "",
+        K8sPod: "",
+      },
+      Server: "B" as const,
+    },
+  };
+  // One insert per writer schema: v1, the current one (with the enrichment), and a newer one (v99 fixture).
+  await storage.insertAvro(flowsInsert(cfg.database, v1Codec.schema(1)!.schema, [buildContainer(v1Codec.schema(1)!.schema, v1Bodies)]));
+  await storage.insertAvro(flowsInsert(cfg.database, current.schema(4)!.schema, [buildContainer(current.schema(4)!.schema, [body(current, enriched)])]));
+  await storage.insertAvro(flowsInsert(cfg.database, v2Codec.schema(1001)!.schema, [buildContainer(v2Codec.schema(1001)!.schema, v2Bodies)]));
 
   const rows = await (
     await storage.client.query({
@@ -52,7 +78,7 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
       format: "JSONEachRow",
     })
   ).json<Record<string, string | number>>();
-  assert.equal(rows.length, 3);
+  assert.equal(rows.length, 4);
   const byHost = Object.fromEntries(rows.map((r) => [r.Host, r]));
   assert.deepEqual(
     { lp: byHost["h-v1"]!.lp, np: byHost["h-v1"]!.np, na: byHost["h-v1"]!.na, tp: byHost["h-v1"]!.tp, tb: byHost["h-v1"]!.tb, it: byHost["h-v1"]!.it },
@@ -74,6 +100,20 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
   assert.equal(Number(byHost["h-icmp"]!.lub), 0, "no LastUpdateMetric: zero period volumes");
   assert.equal(Number(byHost["h-icmp"]!.t), NOW, "without LastUpdateMetric, Time is Last");
   assert.equal(Number(byHost["h-v2"]!.mb), syntheticFlow(3, NOW).Metric.ABBytes, "a newer writer schema is read by field name");
+
+  const [e] = await (
+    await storage.client.query({
+      query: `SELECT "CaptureNode.ID" cap, "A.Node.Name" an, "A.Host" ah, "A.Netns" ans, "A.Process.Pid" apid, "A.Process.Process" aproc,
+                     "B.Process.Name" bname, "B.Container" bc, Server, "A.Process.Pid" + "B.Process.Pid" s
+              FROM sky_test.flows WHERE Host = 'h-enriched'`,
+      format: "JSONEachRow",
+    })
+  ).json<Record<string, string | number>>();
+  assert.deepEqual(e, { cap: "n-cap", an: "veth0", ah: "h1", ans: "blue", apid: 42, aproc: "/usr/bin/curl", bname: "nginx", bc: "web", Server: "B", s: 49 });
+  const [plain] = await (
+    await storage.client.query({ query: `SELECT Server, "A.Process.Process" p FROM sky_test.flows WHERE Host = 'h-v1'`, format: "JSONEachRow" })
+  ).json<Record<string, string>>();
+  assert.deepEqual(plain, { Server: "UNKNOWN", p: "" }, "a v1 writer (no Process field) reads as defaults");
 
   // Queries use Skydive's dotted keys directly.
   const [hit] = await (

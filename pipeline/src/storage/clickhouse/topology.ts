@@ -121,14 +121,31 @@ export class TopologyTables {
   }
 
   /** What storage knows of the origins last read from a partition, with their elements and recent tombstones. */
-  async loadPartition(topic: string, partition: number, tombstoneSinceMs: number) {
+  loadPartition(topic: string, partition: number, tombstoneSinceMs: number) {
+    return this.loadOrigins("Topic = {topic:String} AND Partition = {partition:UInt32}", { topic, partition }, tombstoneSinceMs);
+  }
+
+  /** Every origin, element and recent tombstone; and every revision valid since `historySinceMs`. */
+  async loadAll(tombstoneSinceMs: number, historySinceMs: number) {
+    const state = await this.loadOrigins("1", {}, tombstoneSinceMs);
+    const history = (
+      await this.rows<RevisionJson & { ValidToMs: string }>(
+        `SELECT ${REVISION_SELECT}, toUnixTimestamp64Milli(ValidTo) AS ValidToMs FROM ${this.db}.topology_archive
+         WHERE ValidTo >= fromUnixTimestamp64Milli({since:Int64})`,
+        { since: historySinceMs },
+      )
+    ).map((r) => ({ ...revisionFromJson(r), ValidTo: Number(r.ValidToMs) }));
+    return { ...state, history };
+  }
+
+  private async loadOrigins(where: string, params: Record<string, unknown>, tombstoneSinceMs: number) {
     const origins = (
       await this.rows<Record<string, string | number | null>>(
         `SELECT Origin, Host, Topic, Partition, toUnixTimestamp64Milli(LastTime) AS LastTime, LastSequence,
                 toUnixTimestamp64Milli(LastSeen) AS LastSeen, Retired,
                 if(isNull(RetiredAt), NULL, toUnixTimestamp64Milli(assumeNotNull(RetiredAt))) AS RetiredAt, toString(Version) AS Version
-         FROM ${this.db}.topology_origins FINAL WHERE Topic = {topic:String} AND Partition = {partition:UInt32}`,
-        { topic, partition },
+         FROM ${this.db}.topology_origins FINAL WHERE ${where}`,
+        params,
       )
     ).map((r): TopologyOrigin => ({
       Origin: String(r.Origin),

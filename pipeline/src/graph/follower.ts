@@ -1,0 +1,96 @@
+// Follows the whole topology (every origin, every partition) for the stages that need the graph as of a
+// flow's time: starts from what ClickHouse holds (current elements and the revisions of the last
+// `window`), then reads the topology topic from its beginning with a group of its own that never commits;
+// the Materializer's versions skip what the stored state already has, so only newer revisions reach the
+// index. `ready` resolves once it has read up to the topic's end as it was at start.
+import { randomUUID } from "node:crypto";
+import { TOPOLOGY_DELTA, type AvroCodec, type TopologyDelta } from "@skystream/schemas";
+import { errorMessage, retry, type Bus, type Consumer, type Logger, type MessageBatch } from "@skystream/common";
+import { TopologyTables, type Storage } from "../storage/clickhouse/index.js";
+import { Materializer } from "../sinks/clickhouse-topology/materializer.js";
+import { TopologyIndex } from "./topology-index.js";
+
+export interface GraphFollowerOptions {
+  topic: string;
+  /** How much history the index keeps (and loads at start). */
+  windowMs: number;
+  groupPrefix: string;
+}
+
+const TOMBSTONE_MS = 3_600_000;
+
+export class GraphFollower {
+  readonly index: TopologyIndex;
+  private readonly graph = new Materializer();
+  private readonly consumer: Consumer;
+  private readonly tables: TopologyTables;
+  private readonly positions = new Map<number, bigint>();
+  private ends = new Map<number, bigint>();
+  private pruneTimer?: NodeJS.Timeout;
+  private markReady!: () => void;
+  /** Resolves when the topic has been read up to its end at start. */
+  readonly ready = new Promise<void>((r) => (this.markReady = r));
+  private isReady = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly bus: Bus,
+    storage: Storage,
+    private readonly codec: AvroCodec,
+    private readonly log: Logger,
+    private readonly opts: GraphFollowerOptions,
+  ) {
+    this.index = new TopologyIndex(opts.windowMs);
+    this.tables = new TopologyTables(storage);
+    this.consumer = bus.consumer(`${opts.groupPrefix}.graph.${randomUUID()}`);
+  }
+
+  async start(): Promise<void> {
+    const now = Date.now();
+    const stored = await retry(() => this.tables.loadAll(now - TOMBSTONE_MS, now - this.opts.windowMs), {
+      onError: (err, attempt, wait) => this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "loading the topology failed; retrying"),
+    });
+    this.graph.load(stored.origins, stored.live, stored.tombstones);
+    this.graph.drain();
+    this.index.applyHistory([...stored.history, ...stored.live.map((r) => ({ ...r, ValidTo: Number.MAX_SAFE_INTEGER }))]);
+    try {
+      for (const l of await this.bus.lag("skystream.graph.probe", this.opts.topic)) if (BigInt(l.end) > 0n) this.ends.set(l.partition, BigInt(l.end));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, "topology topic end offsets unknown; not waiting to catch up");
+    }
+    this.checkReady();
+    await this.consumer.connect();
+    await this.consumer.subscribe([this.opts.topic], true);
+    await this.consumer.run({ onBatch: (b) => (this.chain = this.chain.then(() => this.intake(b))) });
+    this.pruneTimer = setInterval(() => this.index.prune(), Math.min(60_000, this.opts.windowMs));
+    this.log.info({ topic: this.opts.topic, elements: stored.live.length, revisions: stored.history.length }, "following the topology");
+  }
+
+  private intake(batch: MessageBatch): Promise<void> {
+    for (const msg of batch.messages) {
+      try {
+        const { value: d } = this.codec.decode<TopologyDelta>(msg.value ?? Buffer.alloc(0), TOPOLOGY_DELTA);
+        if (d.Origin) this.graph.apply(d, batch.topic, batch.partition, BigInt(msg.offset));
+      } catch {
+        // The materializer dead-letters what cannot be read; here it is only skipped.
+      }
+      this.positions.set(batch.partition, BigInt(msg.offset) + 1n);
+    }
+    const rows = this.graph.drain();
+    for (const r of rows.live) this.index.apply(r);
+    this.checkReady();
+    return Promise.resolve();
+  }
+
+  private checkReady(): void {
+    if (this.isReady) return;
+    for (const [p, end] of this.ends) if ((this.positions.get(p) ?? 0n) < end) return;
+    this.isReady = true;
+    this.markReady();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
+    await this.consumer.disconnect();
+  }
+}

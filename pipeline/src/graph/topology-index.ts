@@ -1,0 +1,288 @@
+// The topology in memory with recent history, indexed for flow enrichment: nodes by TID, MAC and IP,
+// ownership (which namespace holds an interface, which container a namespace), and the sockets the
+// socketinfo probe reports on host and netns nodes, each lookup answered as of a time window (the
+// flow's), not as of now. Fed with the revisions the Materializer produces; revisions that ended more
+// than `window` ago are forgotten.
+import type { TopologyRevision } from "../storage/clickhouse/index.js";
+
+export interface SocketInfo {
+  Protocol: string;
+  LocalAddress: string;
+  LocalPort: number;
+  RemoteAddress: string;
+  RemotePort: number;
+  State: string;
+  Pid: number;
+  Name: string;
+  Process: string;
+  Cmdline: string;
+}
+
+export interface NodeRevision {
+  id: string;
+  from: number;
+  /** End of validity; Infinity while current. */
+  to: number;
+  row: TopologyRevision;
+  md: Record<string, unknown>;
+  sockets?: SocketInfo[];
+}
+
+interface EdgeRevision {
+  id: string;
+  from: number;
+  to: number;
+  parent: string;
+  child: string;
+  relation: string;
+}
+
+type Revisions<T> = Map<string, T[]>;
+
+/** Addresses as written in flows: no prefix length, IPv6 lower case. */
+export const bareAddress = (cidr: string) => cidr.replace(/\/\d+$/, "").toLowerCase();
+/** Whether a node's IPV4/IPV6 metadata (CIDR strings) holds a bare address. */
+export function holdsAddress(md: Record<string, unknown>, address: string): boolean {
+  const a = address.toLowerCase();
+  for (const k of ["IPV4", "IPV6"] as const) {
+    const l = md[k];
+    if (Array.isArray(l) && l.some((c) => typeof c === "string" && bareAddress(c) === a)) return true;
+  }
+  return false;
+}
+const socketKey = (proto: string, la: string, lp: number, ra: string, rp: number) => `${proto}|${la}|${lp}|${ra}|${rp}`;
+const listenKey = (proto: string, port: number) => `${proto}|${port}`;
+const WILDCARD = new Set(["0.0.0.0", "::", ""]);
+
+export function isListening(s: SocketInfo): boolean {
+  return s.State === "LISTEN" || (s.Protocol === "UDP" && s.RemotePort === 0 && WILDCARD.has(s.RemoteAddress));
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, id: string): void {
+  let s = index.get(key);
+  if (!s) index.set(key, (s = new Set()));
+  s.add(id);
+}
+
+/** The revision of a list valid at some point of [t0, t1], the latest such one. */
+function overlapping<T extends { from: number; to: number }>(list: T[] | undefined, t0: number, t1: number): T | undefined {
+  if (!list) return undefined;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const r = list[i]!;
+    if (r.from <= t1 && r.to > t0) return r;
+  }
+  return undefined;
+}
+
+export class TopologyIndex {
+  private readonly nodes: Revisions<NodeRevision> = new Map();
+  private readonly edges: Revisions<EdgeRevision> = new Map();
+  private readonly byTid = new Map<string, Set<string>>();
+  private readonly byMac = new Map<string, Set<string>>();
+  private readonly byIp = new Map<string, Set<string>>();
+  /** child id -> ownership edge ids; parent id -> ownership edge ids. */
+  private readonly owners = new Map<string, Set<string>>();
+  private readonly owned = new Map<string, Set<string>>();
+  /** Socket 5-tuple (local first) -> namespace node ids; listening protocol|port -> namespace node ids. */
+  private readonly sockets = new Map<string, Set<string>>();
+  private readonly listening = new Map<string, Set<string>>();
+
+  constructor(private readonly windowMs: number) {}
+
+  get counts(): { nodes: number; edges: number } {
+    return { nodes: this.nodes.size, edges: this.edges.size };
+  }
+
+  /** Applies one revision (a new state, or a deletion when DeletedAt is set and it is the last row). */
+  apply(row: TopologyRevision & { Deleted?: 0 | 1 }): void {
+    const deleted = row.Deleted === 1;
+    const at = deleted ? (row.DeletedAt ?? row.ValidFrom) : row.ValidFrom;
+    if (row.Kind === "node") {
+      const list = this.nodes.get(row.ID);
+      const open = list?.at(-1);
+      if (open && open.to === Infinity) open.to = Math.max(open.from, at);
+      if (deleted) return;
+      const md = JSON.parse(row.Metadata) as Record<string, unknown>;
+      const rev: NodeRevision = { id: row.ID, from: row.ValidFrom, to: Infinity, row, md };
+      if (Array.isArray(md.Sockets)) rev.sockets = md.Sockets as SocketInfo[];
+      if (list) list.push(rev);
+      else this.nodes.set(row.ID, [rev]);
+      this.indexNode(rev);
+    } else {
+      const list = this.edges.get(row.ID);
+      const open = list?.at(-1);
+      if (open && open.to === Infinity) open.to = Math.max(open.from, at);
+      if (deleted) return;
+      const rev: EdgeRevision = { id: row.ID, from: row.ValidFrom, to: Infinity, parent: row.Parent, child: row.Child, relation: row.RelationType };
+      if (list) list.push(rev);
+      else this.edges.set(row.ID, [rev]);
+      if (rev.relation === "ownership") {
+        addTo(this.owners, rev.child, rev.id);
+        addTo(this.owned, rev.parent, rev.id);
+      }
+    }
+  }
+
+  /** Revisions valid at some point of [t0, t1] of what a historic load returns (oldest first per element). */
+  applyHistory(rows: (TopologyRevision & { ValidTo: number })[]): void {
+    const sorted = [...rows].sort((a, b) => a.ValidFrom - b.ValidFrom);
+    for (const r of sorted) {
+      this.apply(r);
+      const list = r.Kind === "node" ? this.nodes.get(r.ID) : this.edges.get(r.ID);
+      const last = list?.at(-1);
+      if (last && r.ValidTo < 8e12) last.to = r.ValidTo;
+    }
+  }
+
+  private indexNode(rev: NodeRevision): void {
+    const { md, id } = rev;
+    if (typeof md.TID === "string" && md.TID) addTo(this.byTid, md.TID, id);
+    if (typeof md.MAC === "string" && md.MAC) addTo(this.byMac, md.MAC.toLowerCase(), id);
+    for (const k of ["IPV4", "IPV6"] as const) {
+      const l = md[k];
+      if (Array.isArray(l)) for (const a of l) if (typeof a === "string") addTo(this.byIp, bareAddress(a), id);
+    }
+    for (const s of rev.sockets ?? []) {
+      addTo(this.sockets, socketKey(s.Protocol, s.LocalAddress, s.LocalPort, s.RemoteAddress, s.RemotePort), id);
+      if (isListening(s)) addTo(this.listening, listenKey(s.Protocol, s.LocalPort), id);
+    }
+  }
+
+  node(id: string, t0: number, t1: number): NodeRevision | undefined {
+    return overlapping(this.nodes.get(id), t0, t1);
+  }
+
+  private candidates(index: Map<string, Set<string>>, key: string, t0: number, t1: number): NodeRevision[] {
+    const out: NodeRevision[] = [];
+    for (const id of index.get(key) ?? []) {
+      const r = this.node(id, t0, t1);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  byTID(tid: string, t0: number, t1: number): NodeRevision | undefined {
+    return this.candidates(this.byTid, tid, t0, t1).find((r) => r.md.TID === tid);
+  }
+
+  withMac(mac: string, t0: number, t1: number): NodeRevision[] {
+    const m = mac.toLowerCase();
+    return this.candidates(this.byMac, m, t0, t1).filter((r) => String(r.md.MAC).toLowerCase() === m);
+  }
+
+  withIp(ip: string, t0: number, t1: number): NodeRevision[] {
+    return this.candidates(this.byIp, ip.toLowerCase(), t0, t1).filter((r) => holdsAddress(r.md, ip));
+  }
+
+  /** The node owning `id` (ownership edge) then. */
+  owner(id: string, t0: number, t1: number): NodeRevision | undefined {
+    for (const eid of this.owners.get(id) ?? []) {
+      const e = overlapping(this.edges.get(eid), t0, t1);
+      if (e && e.child === id) {
+        const p = this.node(e.parent, t0, t1);
+        if (p) return p;
+      }
+    }
+    return undefined;
+  }
+
+  /** Nodes owned by `id` then, optionally of one type. */
+  ownedBy(id: string, t0: number, t1: number, type?: string): NodeRevision[] {
+    const out: NodeRevision[] = [];
+    for (const eid of this.owned.get(id) ?? []) {
+      const e = overlapping(this.edges.get(eid), t0, t1);
+      if (!e || e.parent !== id) continue;
+      const c = this.node(e.child, t0, t1);
+      if (c && (!type || c.row.Type === type)) out.push(c);
+    }
+    return out;
+  }
+
+  /**
+   * The socket with this local/remote tuple, on `ns` when given, else on any namespace node; with the
+   * namespace node that reported it. The revisions looked at are those valid in [t0, t1].
+   */
+  socket(
+    proto: string,
+    la: string,
+    lp: number,
+    ra: string,
+    rp: number,
+    t0: number,
+    t1: number,
+    ns?: string,
+  ): { ns: NodeRevision; socket: SocketInfo } | undefined {
+    const ids = ns ? [ns] : [...(this.sockets.get(socketKey(proto, la, lp, ra, rp)) ?? [])];
+    for (const id of ids) {
+      const list = this.nodes.get(id);
+      if (!list) continue;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const r = list[i]!;
+        if (r.from > t1 || r.to <= t0 || !r.sockets) continue;
+        const s = r.sockets.find((x) => x.Protocol === proto && x.LocalPort === lp && x.RemotePort === rp && x.LocalAddress === la && x.RemoteAddress === ra);
+        if (s) return { ns: r, socket: s };
+      }
+    }
+    return undefined;
+  }
+
+  /** A socket listening on `port` for `address` (bound to it or to the wildcard), on `ns` when given. */
+  listener(proto: string, address: string, port: number, t0: number, t1: number, ns?: string): { ns: NodeRevision; socket: SocketInfo } | undefined {
+    const ids = ns ? [ns] : [...(this.listening.get(listenKey(proto, port)) ?? [])];
+    let wildcard: { ns: NodeRevision; socket: SocketInfo } | undefined;
+    for (const id of ids) {
+      const list = this.nodes.get(id);
+      if (!list) continue;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const r = list[i]!;
+        if (r.from > t1 || r.to <= t0 || !r.sockets) continue;
+        for (const s of r.sockets) {
+          if (s.Protocol !== proto || s.LocalPort !== port || !isListening(s)) continue;
+          if (s.LocalAddress === address) return { ns: r, socket: s };
+          // A wildcard listener answers for the address only where the namespace holds it (or when asked about ns).
+          if (WILDCARD.has(s.LocalAddress) && !wildcard && (ns || this.holds(id, address, t0, t1))) wildcard = { ns: r, socket: s };
+        }
+        break;
+      }
+    }
+    return wildcard;
+  }
+
+  /** Whether an interface owned by namespace node `ns` has `address`. */
+  private holds(ns: string, address: string, t0: number, t1: number): boolean {
+    return this.withIp(address, t0, t1).some((n) => this.owner(n.id, t0, t1)?.id === ns);
+  }
+
+  /** Forgets revisions that ended before now - window. */
+  prune(now = Date.now()): void {
+    const horizon = now - this.windowMs;
+    const dropNodes: string[] = [];
+    for (const [id, list] of this.nodes) {
+      const keep = list.filter((r) => r.to >= horizon);
+      if (keep.length === list.length) continue;
+      if (keep.length === 0) {
+        this.nodes.delete(id);
+        dropNodes.push(id);
+      } else this.nodes.set(id, keep);
+    }
+    for (const [id, list] of this.edges) {
+      const keep = list.filter((r) => r.to >= horizon);
+      if (keep.length === list.length) continue;
+      if (keep.length > 0) this.edges.set(id, keep);
+      else {
+        this.edges.delete(id);
+        const e = list[0]!;
+        this.owners.get(e.child)?.delete(id);
+        this.owned.get(e.parent)?.delete(id);
+      }
+    }
+    if (dropNodes.length === 0) return;
+    // Index entries of forgotten nodes: lookups skip them, removal keeps the maps from growing.
+    const gone = new Set(dropNodes);
+    for (const index of [this.byTid, this.byMac, this.byIp, this.sockets, this.listening])
+      for (const [k, ids] of index) {
+        for (const id of ids) if (gone.has(id)) ids.delete(id);
+        if (ids.size === 0) index.delete(k);
+      }
+  }
+}
