@@ -6,9 +6,10 @@ import { benchEndToEnd, rawIngest } from "./e2e.ts";
 import { benchFlowMem, benchFlowTable, benchSflow, type SflowReceiver } from "./flows.ts";
 import { startKafka } from "../test/harness/kafka.ts";
 import { benchTopology } from "./topology.ts";
+import { benchHistory } from "./history.ts";
 
-// BENCH_ONLY=codec,e2e,topology,flowtable,sflow,flowmem picks sections (default: all).
-const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,flowtable,sflow,flowmem").split(","));
+// BENCH_ONLY=codec,e2e,topology,history,flowtable,sflow,flowmem picks sections (default: all).
+const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,flowtable,sflow,flowmem").split(","));
 
 const flows = Number(process.env.BENCH_FLOWS ?? 300_000);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -126,6 +127,35 @@ if (only.has("flowmem")) {
     `empty table, idle: ${empty.cpu.toFixed(2)} core`,
     "",
     "< 0.5 core",
+  ]);
+}
+
+if (only.has("history")) {
+  console.log(`history: load average ${load()}`);
+  const h = await benchHistory({
+    revisions: Number(process.env.BENCH_REVISIONS ?? 10_000_000),
+    flowRows: Number(process.env.BENCH_MATRIX_ROWS ?? 100_000_000),
+  });
+  console.log(
+    `history: ${fmt(h.deltas)} deltas applied in memory at ${fmt(h.deltas / h.applySecs)}/s; ${fmt(h.flowRows)} flow rows generated in ${h.generateSecs.toFixed(1)} s ` +
+      `(MV included); the graph at t has ${fmt(h.atElements)} elements; the matrix ${fmt(h.matrixRows)} rows`,
+  );
+  row(
+    "topology: 100k nodes + 200k edges as deltas, applied + written",
+    h.deltas / h.applyWriteSecs,
+    "deltas/s",
+    "writing the same rows alone",
+    h.deltas / h.writeOnlySecs,
+    "≥ 200,000/s",
+  );
+  const secs = (v: number) => `${v.toFixed(3)} s`;
+  rows.push([`At(t) over ${fmt(h.revisions)} revisions`, secs(h.atSecs), `full scan of the revisions' validity: ${secs(h.scanSecs)}`, `${(h.atSecs / h.scanSecs).toFixed(2)}×`, "< 1 s"]);
+  rows.push([
+    `flow matrix over ${fmt(h.flowRows)} flow rows`,
+    secs(h.matrixSecs),
+    `computed from the flows table: ${secs(h.matrixFromFlowsSecs)}`,
+    `${(h.matrixSecs / h.matrixFromFlowsSecs).toFixed(3)}×`,
+    "< 1 s",
   ]);
 }
 

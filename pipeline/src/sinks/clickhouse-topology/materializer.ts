@@ -9,7 +9,6 @@
 // are deleted. While a snapshot is open its partition's commit stays at SNAPSHOT_BEGIN, so a replay
 // always sees a whole snapshot.
 import type { TopologyDelta, Node as AvroNode, Edge as AvroEdge } from "@skystream/schemas";
-import { edgeFromAvro, nodeFromAvro } from "@skystream/agent";
 import type { ElementKind as Kind, TopologyOrigin, TopologyRevision, TopologyRows } from "../../storage/clickhouse/index.js";
 
 export type Revision = TopologyRevision;
@@ -18,10 +17,11 @@ export type ArchiveRow = TopologyRows["archive"][number];
 export type OriginRow = TopologyOrigin;
 
 interface Element {
-  row: Revision;
-  version: bigint;
-  /** What makes two revisions different (bookkeeping fields aside). */
-  content: string;
+  /** The current revision, as written to topology_live (shared with the pending rows, never mutated). */
+  row: LiveRow;
+  /** Version of the delta that made it: time, then sequence. */
+  vt: number;
+  vs: number;
 }
 
 interface OpenSnapshot {
@@ -33,6 +33,9 @@ interface OpenSnapshot {
 
 interface OriginState {
   row: OriginRow;
+  /** Watermark: version of the last delta applied outside a snapshot. */
+  vt: number;
+  vs: number;
   elements: Set<string>;
   snapshot?: OpenSnapshot;
   /** Wall clock of its last message here, for retirement. */
@@ -43,6 +46,10 @@ interface OriginState {
 export type Pending = TopologyRows;
 
 export const deltaVersion = (time: number, sequence: number): bigint => (BigInt(time) << 20n) | BigInt(sequence & 0xfffff);
+/** Versions compared without allocating: (time, sequence) in order. */
+const newer = (t: number, s: number, vt: number, vs: number) => t > vt || (t === vt && s > vs);
+/** A version's parts from its UInt64 form. */
+const versionParts = (v: bigint): [number, number] => [Number(v >> 20n), Number(v & 0xfffffn)];
 const key = (kind: Kind, id: string) => (kind === "node" ? "n" : "e") + id;
 
 /** A deleted element is remembered this long, so a replayed older delta cannot bring it back. */
@@ -56,7 +63,7 @@ export interface MaterializerCounters {
 
 export class Materializer {
   private readonly elements = new Map<string, Element>();
-  private readonly tombstones = new Map<string, { version: bigint; at: number }>();
+  private readonly tombstones = new Map<string, { vt: number; vs: number; at: number }>();
   private readonly origins = new Map<string, OriginState>();
   private pending: Pending = { archive: [], live: [], origins: [] };
   private readonly changedOrigins = new Set<string>();
@@ -76,8 +83,9 @@ export class Materializer {
       o.row.LastSeen = d.Time;
       this.changedOrigins.add(d.Origin);
     }
-    const v = deltaVersion(d.Time, d.Sequence);
-    if (!o.snapshot && v <= o.row.Version) {
+    const vt = d.Time;
+    const vs = d.Sequence & 0xfffff;
+    if (!o.snapshot && !newer(vt, vs, o.vt, o.vs)) {
       this.counters.skipped++;
       return;
     }
@@ -96,26 +104,27 @@ export class Materializer {
       case "SNAPSHOT_END":
         if (o.snapshot && o.snapshot.id === d.SnapshotID) {
           const seen = o.snapshot.seen;
-          for (const k of [...o.elements]) if (!seen.has(k)) this.remove(k, d.Time, v);
+          for (const k of [...o.elements]) if (!seen.has(k)) this.remove(k, vt, vs);
           o.snapshot = undefined;
-          this.advance(o, d, v);
+          this.advance(o, d, vt, vs);
         }
         return;
       case "ADD":
       case "UPDATE": {
-        const rev = d.Node ? nodeRevision(d.Node) : d.Edge ? edgeRevision(d.Edge) : undefined;
-        if (!rev) return;
-        if (o.snapshot && d.SnapshotID === o.snapshot.id) o.snapshot.seen.add(key(rev.Kind, rev.ID));
-        this.upsert(rev, d.Time, v);
+        const kind = d.Node ? "node" : d.Edge ? "edge" : undefined;
+        if (!kind) return;
+        const k = key(kind, d.Node ? d.Node.ID : d.Edge!.ID);
+        if (o.snapshot && d.SnapshotID === o.snapshot.id) o.snapshot.seen.add(k);
+        this.upsert(k, d, vt, vs);
         break;
       }
       case "DELETE": {
         const el = d.Node ? { kind: "node" as const, id: d.Node.ID } : d.Edge ? { kind: "edge" as const, id: d.Edge.ID } : undefined;
-        if (el) this.remove(key(el.kind, el.id), d.Time, v);
+        if (el) this.remove(key(el.kind, el.id), vt, vs);
         break;
       }
     }
-    if (!o.snapshot) this.advance(o, d, v);
+    if (!o.snapshot) this.advance(o, d, vt, vs);
   }
 
   private origin(name: string, host: string, topic: string, partition: number): OriginState {
@@ -134,6 +143,8 @@ export class Materializer {
           RetiredAt: null,
           Version: 0n,
         },
+        vt: 0,
+        vs: 0,
         elements: new Set(),
         arrival: 0,
       };
@@ -147,41 +158,45 @@ export class Materializer {
     return o;
   }
 
-  private advance(o: OriginState, d: TopologyDelta, v: bigint): void {
-    if (v <= o.row.Version) return;
-    o.row.Version = v;
+  private advance(o: OriginState, d: TopologyDelta, vt: number, vs: number): void {
+    if (!newer(vt, vs, o.vt, o.vs)) return;
+    o.vt = vt;
+    o.vs = vs;
     o.row.LastTime = d.Time;
     o.row.LastSequence = d.Sequence;
     this.changedOrigins.add(o.row.Origin);
   }
 
-  private upsert(rev: Revision, time: number, v: bigint): void {
-    const k = key(rev.Kind, rev.ID);
+  private upsert(k: string, d: TopologyDelta, vt: number, vs: number): void {
     const cur = this.elements.get(k);
-    if (cur ? v <= cur.version : v <= (this.tombstones.get(k)?.version ?? -1n)) return;
-    const content = contentOf(rev);
-    if (cur?.content === content) return;
     if (cur) {
-      this.pending.archive.push({ ...cur.row, ValidTo: Math.max(time, cur.row.ValidFrom) });
-      if (cur.row.Origin !== rev.Origin) this.origins.get(cur.row.Origin)?.elements.delete(k);
+      if (!newer(vt, vs, cur.vt, cur.vs)) return;
+    } else {
+      const t = this.tombstones.get(k);
+      if (t && !newer(vt, vs, t.vt, t.vs)) return;
     }
-    const row: Revision = { ...rev, DeletedAt: null, ValidFrom: time };
-    this.elements.set(k, { row, version: v, content });
+    const row = d.Node ? nodeRow(d.Node, vt, vs) : edgeRow(d.Edge!, vt, vs);
+    if (cur && sameContent(cur.row, row)) return;
+    if (cur) {
+      this.pending.archive.push({ ...cur.row, ValidTo: Math.max(vt, cur.row.ValidFrom) });
+      if (cur.row.Origin !== row.Origin) this.origins.get(cur.row.Origin)?.elements.delete(k);
+    }
+    this.elements.set(k, { row, vt, vs });
     this.tombstones.delete(k);
-    this.origins.get(rev.Origin)?.elements.add(k);
-    this.pending.live.push({ ...row, Version: v, Deleted: 0 });
+    this.origins.get(row.Origin)?.elements.add(k);
+    this.pending.live.push(row);
     this.counters.revisions++;
   }
 
-  private remove(k: string, time: number, v: bigint): void {
+  private remove(k: string, vt: number, vs: number): void {
     const cur = this.elements.get(k);
-    if (!cur || v <= cur.version) return;
-    const at = Math.max(time, cur.row.ValidFrom);
+    if (!cur || !newer(vt, vs, cur.vt, cur.vs)) return;
+    const at = Math.max(vt, cur.row.ValidFrom);
     this.pending.archive.push({ ...cur.row, DeletedAt: at, ValidTo: at });
-    this.pending.live.push({ ...cur.row, DeletedAt: at, Version: v, Deleted: 1 });
+    this.pending.live.push({ ...cur.row, DeletedAt: at, Version: deltaVersion(vt, vs), Deleted: 1 });
     this.elements.delete(k);
     this.origins.get(cur.row.Origin)?.elements.delete(k);
-    this.tombstones.set(k, { version: v, at });
+    this.tombstones.set(k, { vt, vs, at });
   }
 
   /**
@@ -192,13 +207,13 @@ export class Materializer {
     const retired: string[] = [];
     for (const o of this.origins.values()) {
       if (o.row.Retired || now - o.arrival < afterMs || !partitions.has(`${o.row.Topic}\u0000${o.row.Partition}`)) continue;
-      const at = Math.max(now, o.row.LastSeen + 1);
-      const v = deltaVersion(at, 0xfffff);
-      for (const k of [...o.elements]) this.remove(k, at, v);
+      const at = Math.max(now, o.row.LastSeen + 1, o.vt + 1);
+      for (const k of [...o.elements]) this.remove(k, at, 0xfffff);
       o.snapshot = undefined;
       o.row.Retired = 1;
       o.row.RetiredAt = at;
-      if (v > o.row.Version) o.row.Version = v;
+      o.vt = at;
+      o.vs = 0xfffff;
       this.changedOrigins.add(o.row.Origin);
       retired.push(o.row.Origin);
     }
@@ -222,7 +237,7 @@ export class Materializer {
   drain(): Pending {
     for (const name of this.changedOrigins) {
       const o = this.origins.get(name);
-      if (o) this.pending.origins.push({ ...o.row });
+      if (o) this.pending.origins.push({ ...o.row, Version: deltaVersion(o.vt, o.vs) });
     }
     this.changedOrigins.clear();
     const out = this.pending;
@@ -247,17 +262,21 @@ export class Materializer {
     for (const r of origins) {
       const old = this.origins.get(r.Origin);
       if (old) for (const k of old.elements) this.elements.delete(k);
-      this.origins.set(r.Origin, { row: { ...r }, elements: new Set(), arrival: now });
+      const [vt, vs] = versionParts(r.Version);
+      this.origins.set(r.Origin, { row: { ...r }, vt, vs, elements: new Set(), arrival: now });
       this.changedOrigins.delete(r.Origin);
     }
     for (const r of live) {
-      const { Version, ...row } = r;
-      const k = key(row.Kind, row.ID);
-      this.elements.set(k, { row, version: Version, content: contentOf(row) });
+      const k = key(r.Kind, r.ID);
+      const [vt, vs] = versionParts(r.Version);
+      this.elements.set(k, { row: { ...r, Deleted: 0 }, vt, vs });
       this.tombstones.delete(k);
-      this.origins.get(row.Origin)?.elements.add(k);
+      this.origins.get(r.Origin)?.elements.add(k);
     }
-    for (const t of tombstones) if (now - t.DeletedAt < TOMBSTONE_MS) this.tombstones.set(key(t.Kind, t.ID), { version: t.Version, at: t.DeletedAt });
+    for (const t of tombstones) {
+      const [vt, vs] = versionParts(t.Version);
+      if (now - t.DeletedAt < TOMBSTONE_MS) this.tombstones.set(key(t.Kind, t.ID), { vt, vs, at: t.DeletedAt });
+    }
   }
 
   /** Forgets tombstones older than the replay horizon. */
@@ -266,47 +285,79 @@ export class Materializer {
   }
 }
 
-const contentOf = (r: Revision) =>
-  `${r.Origin}\u0000${r.Host}\u0000${r.Type}\u0000${r.Name}\u0000${r.Parent}\u0000${r.Child}\u0000${r.RelationType}\u0000${r.Metadata}`;
+/** Two revisions differ by what they say, not by their bookkeeping (times, revision numbers). */
+const sameContent = (a: Revision, b: Revision) =>
+  a.Metadata === b.Metadata &&
+  a.Name === b.Name &&
+  a.Type === b.Type &&
+  a.Parent === b.Parent &&
+  a.Child === b.Child &&
+  a.RelationType === b.RelationType &&
+  a.Origin === b.Origin &&
+  a.Host === b.Host;
 
-function nodeRevision(a: AvroNode): Revision {
-  const n = nodeFromAvro(a);
+/** Metadata JSON in Skydive's shape from the Avro node, without parsing Extra (already a JSON object). */
+function nodeMetadata(a: AvroNode): string {
+  const m = a.Metadata;
+  let s = "{";
+  if (m.TID) s += `"TID":${JSON.stringify(m.TID)},`;
+  if (m.MAC) s += `"MAC":${JSON.stringify(m.MAC)},`;
+  if (m.MTU) s += `"MTU":${m.MTU},`;
+  if (m.State) s += `"State":${JSON.stringify(m.State)},`;
+  if (m.IfIndex) s += `"IfIndex":${m.IfIndex},`;
+  if (m.Driver) s += `"Driver":${JSON.stringify(m.Driver)},`;
+  if (m.IPV4?.length) s += `"IPV4":${JSON.stringify(m.IPV4)},`;
+  if (m.IPV6?.length) s += `"IPV6":${JSON.stringify(m.IPV6)},`;
+  const extra = (m.Extra ?? "{}").trim();
+  if (extra.length > 2) s += `${extra.slice(1, -1)},`;
+  return `${s}"Type":${JSON.stringify(a.Type)},"Name":${JSON.stringify(a.Name)}}`;
+}
+
+function edgeMetadata(a: AvroEdge): string {
+  const extra = (a.Extra ?? "{}").trim();
+  return `{${extra.length > 2 ? `${extra.slice(1, -1)},` : ""}"RelationType":${JSON.stringify(a.RelationType)}}`;
+}
+
+function nodeRow(a: AvroNode, vt: number, vs: number): LiveRow {
   return {
     Kind: "node",
-    ID: n.ID,
-    Origin: n.Origin,
-    Host: n.Host,
-    Type: n.Type,
-    Name: n.Name,
+    ID: a.ID,
+    Origin: a.Origin,
+    Host: a.Host,
+    Type: a.Type,
+    Name: a.Name,
     Parent: "",
     Child: "",
     RelationType: "",
-    Metadata: JSON.stringify({ ...n.Metadata, Type: n.Type, Name: n.Name }),
-    CreatedAt: n.CreatedAt,
-    UpdatedAt: n.UpdatedAt,
+    Metadata: nodeMetadata(a),
+    CreatedAt: a.CreatedAt,
+    UpdatedAt: a.UpdatedAt,
     DeletedAt: null,
-    Revision: n.Revision,
-    ValidFrom: 0,
+    Revision: a.Revision,
+    ValidFrom: vt,
+    Version: deltaVersion(vt, vs),
+    Deleted: 0,
   };
 }
 
-function edgeRevision(a: AvroEdge): Revision {
-  const e = edgeFromAvro(a);
+function edgeRow(a: AvroEdge, vt: number, vs: number): LiveRow {
   return {
     Kind: "edge",
-    ID: e.ID,
-    Origin: e.Origin,
-    Host: e.Host,
+    ID: a.ID,
+    Origin: a.Origin,
+    Host: a.Host,
     Type: "",
     Name: "",
-    Parent: e.Parent,
-    Child: e.Child,
-    RelationType: e.RelationType,
-    Metadata: JSON.stringify({ ...e.Metadata, RelationType: e.RelationType }),
-    CreatedAt: e.CreatedAt,
-    UpdatedAt: e.UpdatedAt,
+    Parent: a.Parent,
+    Child: a.Child,
+    RelationType: a.RelationType,
+    Metadata: edgeMetadata(a),
+    CreatedAt: a.CreatedAt,
+    UpdatedAt: a.UpdatedAt,
     DeletedAt: null,
-    Revision: e.Revision,
-    ValidFrom: 0,
+    Revision: a.Revision,
+    ValidFrom: vt,
+    Version: deltaVersion(vt, vs),
+    Deleted: 0,
   };
 }

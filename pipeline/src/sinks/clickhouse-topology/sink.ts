@@ -42,6 +42,9 @@ export class ClickhouseTopologySink implements Sink {
   private readonly retired: Counter;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  /** The writer's current round, if any. */
+  private writing: Promise<void> = Promise.resolve();
+  private givenUp = false;
   private readonly groupId: string;
 
   constructor(
@@ -143,7 +146,7 @@ export class ClickhouseTopologySink implements Sink {
 
   /** Takes over a partition: its origins' state as stored, after everything of ours is written. */
   private async load(topic: string, partition: number): Promise<void> {
-    await this.flush();
+    await this.settle();
     const stored = await retry(() => this.tables.loadPartition(topic, partition, Date.now() - TOMBSTONE_HORIZON_MS), {
       attempts: this.stopping ? 3 : undefined,
       onError: (err, attempt, wait) =>
@@ -154,8 +157,13 @@ export class ClickhouseTopologySink implements Sink {
     this.log.info({ topic, partition, origins: stored.origins.length, elements: stored.live.length }, "partition's topology loaded");
   }
 
-  /** Writes what the graph produced, sends dead letters, then commits what is safe to commit. */
+  /**
+   * Hands what the graph produced to the writer: its rows, dead letters and the offsets they cover. The
+   * write runs while the next deltas are applied; a flush first waits for the previous write, so at most
+   * two rounds are in memory.
+   */
   private async flush(): Promise<void> {
+    await this.writing;
     const rows = this.graph.drain();
     const dead = this.dead;
     this.dead = [];
@@ -164,10 +172,30 @@ export class ClickhouseTopologySink implements Sink {
       if (st.next === undefined) continue;
       const hold = this.graph.holdOffset(st.topic, st.partition);
       const next = hold !== undefined && hold < st.next ? hold : st.next;
-      if (st.committed === undefined || next > st.committed) offsets.push({ topic: st.topic, partition: st.partition, offset: next.toString() });
+      if (st.committed === undefined || next > st.committed) {
+        offsets.push({ topic: st.topic, partition: st.partition, offset: next.toString() });
+        st.committed = next;
+      }
     }
+    if (rows.archive.length + rows.live.length + rows.origins.length + dead.length + offsets.length === 0) return;
+    this.writing = this.writing
+      .then(() => (this.givenUp ? undefined : this.writeRound(rows, dead, offsets)))
+      .catch((err: unknown) => {
+        // Only while stopping: nothing after this round may be committed; the next reader repeats it.
+        this.givenUp = true;
+        this.log.error({ err: errorMessage(err) }, "topology round given up; its deltas will be read again");
+      });
+  }
+
+  /** Flushes and waits until everything applied so far is written and committed. */
+  private async settle(): Promise<void> {
+    await this.flush();
+    await this.writing;
+  }
+
+  /** Writes a round's rows, sends its dead letters, then commits its offsets. */
+  private async writeRound(rows: ReturnType<Materializer["drain"]>, dead: DeadLetter[], offsets: PartitionOffset[]): Promise<void> {
     const n = rows.archive.length + rows.live.length;
-    if (n === 0 && rows.origins.length === 0 && dead.length === 0 && offsets.length === 0) return;
     const t0 = performance.now();
     const attempts = this.stopping ? 3 : undefined;
     await retry(() => this.tables.write(rows), {
@@ -200,7 +228,6 @@ export class ClickhouseTopologySink implements Sink {
           this.log.warn({ err: errorMessage(err), attempt, retry_in_ms: wait }, "offset commit failed; retrying");
         },
       });
-      for (const o of offsets) this.partitions.get(partitionKey(o.topic, o.partition))!.committed = BigInt(o.offset);
     } catch (err) {
       // The next reader of the partition reads these deltas again and skips what was applied.
       this.log.warn({ err: errorMessage(err) }, "offset commit given up");
@@ -213,11 +240,11 @@ export class ClickhouseTopologySink implements Sink {
     if (retired.length === 0) return;
     this.retired.inc(retired.length);
     this.log.warn({ origins: retired, after_ms: this.cfg.retire_after }, "origins retired: no heartbeat");
-    await this.flush();
+    await this.settle();
   }
 
   private async revoke(parts: { topic: string; partition: number }[]): Promise<void> {
-    await this.flush().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "flush before revocation failed"));
+    await this.settle().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "flush before revocation failed"));
     for (const p of parts) this.partitions.delete(partitionKey(p.topic, p.partition));
   }
 
@@ -233,7 +260,7 @@ export class ClickhouseTopologySink implements Sink {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.consumer.pause();
-    await this.serialize(() => this.flush()).catch((err: unknown) =>
+    await this.serialize(() => this.settle()).catch((err: unknown) =>
       this.log.error({ err: errorMessage(err) }, "final flush failed; deltas will be read again"),
     );
     await this.consumer.disconnect();

@@ -19,16 +19,28 @@ export interface AvroInsert {
   settings?: ClickHouseSettings;
 }
 
+/** Rows already serialized in a ClickHouse input format (JSONEachRow, ...), for `table (columns)`. */
+export interface RawInsert {
+  table: string;
+  columns: readonly string[];
+  format: "JSONEachRow";
+  data: Buffer;
+  settings?: ClickHouseSettings;
+}
+
 export interface Storage {
   readonly kind: "chdb" | "http";
   readonly client: ClickHouseClient;
   readonly database: string;
   insertAvro(ins: AvroInsert): Promise<void>;
+  /** Inserts serialized rows without building objects (the embedded engine reads them from a spool file). */
+  insertRaw(ins: RawInsert): Promise<void>;
   healthcheck(): Promise<void>;
   close(): Promise<void>;
 }
 
 const quote = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+const columnList = (cols: readonly string[]) => cols.map((c) => `\`${c}\``).join(", ");
 
 class ChdbStorage implements Storage {
   readonly kind = "chdb";
@@ -58,6 +70,19 @@ class ChdbStorage implements Storage {
       });
     } finally {
       for (const f of files) rmSync(f, { force: true });
+    }
+  }
+
+  async insertRaw(ins: RawInsert): Promise<void> {
+    const f = join(this.spool, `${randomUUID()}.${ins.format}`);
+    writeFileSync(f, ins.data);
+    try {
+      await this.client.command({
+        query: `INSERT INTO ${ins.table} (${columnList(ins.columns)}) SELECT * FROM file(${quote(f)}, ${quote(ins.format)})`,
+        clickhouse_settings: { use_structure_from_insertion_table_in_table_functions: "1", ...ins.settings },
+      });
+    } finally {
+      rmSync(f, { force: true });
     }
   }
 
@@ -93,6 +118,16 @@ class HttpStorage implements Storage {
         await new Promise((res, rej) => r.stream.once("end", res).once("error", rej));
       }),
     );
+  }
+
+  async insertRaw(ins: RawInsert): Promise<void> {
+    const r = await this.client.exec({
+      query: `INSERT INTO ${ins.table} (${columnList(ins.columns)}) FORMAT ${ins.format}`,
+      values: Readable.from([ins.data]),
+      clickhouse_settings: ins.settings,
+    });
+    r.stream.resume();
+    await new Promise((res, rej) => r.stream.once("end", res).once("error", rej));
   }
 
   async healthcheck(): Promise<void> {

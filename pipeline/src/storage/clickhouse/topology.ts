@@ -60,8 +60,14 @@ const REVISION_COLUMNS = [
   "ValidFrom",
 ] as const;
 
-/** Times are written as ms (DateTime64(3) ticks), 64-bit versions as decimal strings. */
-const withVersion = <T extends { Version: bigint }>(r: T) => ({ ...r, Version: r.Version.toString() });
+const ORIGIN_COLUMNS = ["Origin", "Host", "Topic", "Partition", "LastTime", "LastSequence", "LastSeen", "Retired", "RetiredAt", "Version"] as const;
+
+/** A revision as the start of a JSONEachRow object (no closing brace); times as ms (DateTime64(3) ticks). */
+const revisionJson = (r: TopologyRevision) =>
+  `{"Kind":"${r.Kind}","ID":${JSON.stringify(r.ID)},"Origin":${JSON.stringify(r.Origin)},"Host":${JSON.stringify(r.Host)},` +
+  `"Type":${JSON.stringify(r.Type)},"Name":${JSON.stringify(r.Name)},"Parent":${JSON.stringify(r.Parent)},"Child":${JSON.stringify(r.Child)},` +
+  `"RelationType":${JSON.stringify(r.RelationType)},"Metadata":${JSON.stringify(r.Metadata)},"CreatedAt":${r.CreatedAt},"UpdatedAt":${r.UpdatedAt},` +
+  `"DeletedAt":${r.DeletedAt ?? "null"},"Revision":${r.Revision},"ValidFrom":${r.ValidFrom}`;
 
 /** SELECT list reading a revision back with times in ms. */
 const REVISION_SELECT = `Kind, ID, Origin, Host, Type, Name, Parent, Child, RelationType, Metadata,
@@ -107,17 +113,20 @@ export class TopologyTables {
    * origins' watermarks. Repeating a round (after a crash) writes rows that collapse with the first ones.
    */
   async write(rows: TopologyRows): Promise<void> {
-    const c = this.storage.client;
-    if (rows.archive.length > 0)
-      await c.insert({ table: `${this.db}.topology_archive`, values: rows.archive, format: "JSONEachRow", columns: [...REVISION_COLUMNS, "ValidTo"] });
-    if (rows.live.length > 0)
-      await c.insert({
-        table: `${this.db}.topology_live`,
-        values: rows.live.map(withVersion),
-        format: "JSONEachRow",
-        columns: [...REVISION_COLUMNS, "Version", "Deleted"],
-      });
-    if (rows.origins.length > 0) await c.insert({ table: `${this.db}.topology_origins`, values: rows.origins.map(withVersion), format: "JSONEachRow" });
+    const db = this.db;
+    const insert = (table: string, columns: readonly string[], lines: string[]) =>
+      lines.length === 0 ? Promise.resolve() : this.storage.insertRaw({ table: `${db}.${table}`, columns, format: "JSONEachRow", data: Buffer.from(lines.join("\n")) });
+    await insert("topology_archive", [...REVISION_COLUMNS, "ValidTo"], rows.archive.map((r) => `${revisionJson(r)},"ValidTo":${r.ValidTo}}`));
+    await insert(
+      "topology_live",
+      [...REVISION_COLUMNS, "Version", "Deleted"],
+      rows.live.map((r) => `${revisionJson(r)},"Version":"${r.Version}","Deleted":${r.Deleted}}`),
+    );
+    await insert(
+      "topology_origins",
+      ORIGIN_COLUMNS,
+      rows.origins.map((o) => JSON.stringify({ ...o, Version: o.Version.toString() })),
+    );
   }
 
   /** What storage knows of the origins last read from a partition, with their elements and recent tombstones. */

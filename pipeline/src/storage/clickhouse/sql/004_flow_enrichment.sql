@@ -26,10 +26,10 @@ ALTER TABLE {db}.flows {on_cluster}
     ADD COLUMN IF NOT EXISTS "B.Container" LowCardinality(String) AFTER "B.Process.Cmdline",
     ADD COLUMN IF NOT EXISTS Server Enum8('UNKNOWN' = 0, 'A' = 1, 'B' = 2) AFTER "B.Container";
 
--- The flow matrix: who talks to whom (skydive-flow-matrix's columns) with volumes per minute. Filled
--- from flows whose server end is known; client -> server and server -> client volumes apart.
--- Volumes are as captured: a conversation captured at two points (both ends of a veth, two hosts)
--- counts at each; Conversations counts distinct TrackingIDs, which are the same at every point.
+-- The flow matrix: who talks to whom (skydive-flow-matrix's columns) with volumes per 5 minutes. Filled
+-- from flows whose server end is known; client -> server and server -> client volumes apart; Flows
+-- counts the flows that started in the bucket (their first update). Volumes and flows are as captured:
+-- a conversation captured at two points (both ends of a veth, two hosts) counts at each.
 CREATE TABLE IF NOT EXISTS {db}.flow_matrix {on_cluster}
 (
     Bucket DateTime,
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS {db}.flow_matrix {on_cluster}
     ClientToServerPackets SimpleAggregateFunction(sum, UInt64),
     ServerToClientBytes SimpleAggregateFunction(sum, UInt64),
     ServerToClientPackets SimpleAggregateFunction(sum, UInt64),
-    Conversations AggregateFunction(uniq, String),
+    Flows SimpleAggregateFunction(sum, UInt64),
     FirstSeen SimpleAggregateFunction(min, DateTime64(3)),
     LastSeen SimpleAggregateFunction(max, DateTime64(3))
 )
@@ -60,7 +60,7 @@ TTL Bucket + toIntervalSecond({flows_ttl_seconds});
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.flow_matrix_mv {on_cluster} TO {db}.flow_matrix AS
 SELECT
-    toStartOfMinute(Time) AS Bucket,
+    toStartOfFiveMinutes(Time) AS Bucket,
     "Transport.Protocol" AS Protocol,
     if(Side = 'B', "B.Host", "A.Host") AS Server,
     replaceRegexpOne(IPv6NumToString(if(Side = 'B', "Network.B", "Network.A")), '^::ffff:', '') AS ServerIP,
@@ -77,7 +77,7 @@ SELECT
     sum(if(Side = 'B', "LastUpdateMetric.ABPackets", "LastUpdateMetric.BAPackets")) AS ClientToServerPackets,
     sum(if(Side = 'B', "LastUpdateMetric.BABytes", "LastUpdateMetric.ABBytes")) AS ServerToClientBytes,
     sum(if(Side = 'B', "LastUpdateMetric.BAPackets", "LastUpdateMetric.ABPackets")) AS ServerToClientPackets,
-    uniqState(TrackingID) AS Conversations,
+    toUInt64(countIf("LastUpdateMetric.Start" = Start)) AS Flows,
     min(Start) AS FirstSeen,
     max(Last) AS LastSeen
 -- (Side: the flows' Server column, which the Server alias below would shadow.)
