@@ -149,7 +149,13 @@ if (only.has("history")) {
     "≥ 200,000/s",
   );
   const secs = (v: number) => `${v.toFixed(3)} s`;
-  rows.push([`At(t) over ${fmt(h.revisions)} revisions`, secs(h.atSecs), `full scan of the revisions' validity: ${secs(h.scanSecs)}`, `${(h.atSecs / h.scanSecs).toFixed(2)}×`, "< 1 s"]);
+  rows.push([
+    `At(t) over ${fmt(h.revisions)} revisions`,
+    secs(h.atSecs),
+    `full scan of the revisions' validity: ${secs(h.scanSecs)}`,
+    `${(h.atSecs / h.scanSecs).toFixed(2)}×`,
+    "< 1 s",
+  ]);
   rows.push([
     `flow matrix over ${fmt(h.flowRows)} flow rows`,
     secs(h.matrixSecs),

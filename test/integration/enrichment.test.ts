@@ -189,7 +189,7 @@ test(
     // UDP: 10 datagrams of 200 bytes to the server, 10 of 50 back (+ 42 bytes of headers each).
     assert.deepEqual([Number(u.up), Number(u.down)], [10 * 242, 10 * 92]);
     assert.equal(Number(m.flows), 1, "one connection");
-  assert.equal(Number(u.flows), 1, "one UDP flow");
+    assert.equal(Number(u.flows), 1, "one UDP flow");
     // 20 requests of 1000 bytes up, 20 answers of 100 bytes down (payload), plus TCP/IP/Ethernet headers.
     assert.ok(Number(m.up) > 20_000 && Number(m.up) < 25_000, `up ${m.up}`);
     assert.ok(Number(m.down) > 2_000 && Number(m.down) < 6_000, `down ${m.down}`);

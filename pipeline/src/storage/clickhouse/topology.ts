@@ -115,8 +115,14 @@ export class TopologyTables {
   async write(rows: TopologyRows): Promise<void> {
     const db = this.db;
     const insert = (table: string, columns: readonly string[], lines: string[]) =>
-      lines.length === 0 ? Promise.resolve() : this.storage.insertRaw({ table: `${db}.${table}`, columns, format: "JSONEachRow", data: Buffer.from(lines.join("\n")) });
-    await insert("topology_archive", [...REVISION_COLUMNS, "ValidTo"], rows.archive.map((r) => `${revisionJson(r)},"ValidTo":${r.ValidTo}}`));
+      lines.length === 0
+        ? Promise.resolve()
+        : this.storage.insertRaw({ table: `${db}.${table}`, columns, format: "JSONEachRow", data: Buffer.from(lines.join("\n")) });
+    await insert(
+      "topology_archive",
+      [...REVISION_COLUMNS, "ValidTo"],
+      rows.archive.map((r) => `${revisionJson(r)},"ValidTo":${r.ValidTo}}`),
+    );
     await insert(
       "topology_live",
       [...REVISION_COLUMNS, "Version", "Deleted"],
