@@ -128,6 +128,7 @@ test(
     client.stderr!.on("data", (d: Buffer) => (clientErr += d.toString()));
     const clientPid = client.pid!;
     const clientExit = new Promise((r) => client.once("exit", r));
+    const duringConnections = Date.now() + 1500;
     const udpClient = spawn("ip", ["netns", "exec", b, "python3", "-c", UDP_CLIENT], { stdio: "ignore" });
     const udpExit = new Promise((r) => udpClient.once("exit", r));
     assert.equal(await clientExit, 0, clientErr);
@@ -184,6 +185,22 @@ test(
       ["TCP", n.id, "198.18.80.2", 8080, python, "python3", n.id, "198.18.80.1", python, "python3"].join(","),
       ["UDP", n.id, "198.18.80.1", 9999, python, "python3", n.id, "198.18.80.2", python, "python3"].join(","),
     ]);
+    // The same table from socket knowledge alone, as it was while the connections were up.
+    const sockets = await queryRows<Record<string, string | number>>(
+      ch,
+      // (the host's own namespace has its sockets too: the Kafka broker's, this test's.)
+      `SELECT * FROM skystream.socket_matrix(t = fromUnixTimestamp64Milli(${duringConnections})) WHERE ServerNetns IN ('${a}', '${b}')`,
+    );
+    assert.deepEqual(
+      sockets
+        .map((r) =>
+          [r.Protocol, r.Server, r.ServerIP, Number(r.Port), r.ServerProc, r.ServerProcName, r.Client, r.ClientIP, r.ClientProc, r.ClientProcName].join(","),
+        )
+        .sort(),
+      table,
+      "socket_matrix",
+    );
+    assert.deepEqual([...new Set(sockets.map((r) => `${r.ServerNetns}<-${r.ClientNetns}`))].sort(), [`${a}<-${b}`, `${b}<-${a}`]);
     const m = matrix.find((r) => r.Protocol === "TCP")!;
     const u = matrix.find((r) => r.Protocol === "UDP")!;
     // UDP: 10 datagrams of 200 bytes to the server, 10 of 50 back (+ 42 bytes of headers each).

@@ -19,6 +19,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 2, name: "sink_ledger", sql: sqlFile("002_sink_ledger.sql") },
   { version: 3, name: "topology", sql: sqlFile("003_topology.sql") },
   { version: 4, name: "flow_enrichment", sql: sqlFile("004_flow_enrichment.sql") },
+  { version: 5, name: "socket_matrix", sql: sqlFile("005_socket_matrix.sql") },
 ];
 
 /**
