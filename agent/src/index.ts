@@ -5,3 +5,4 @@ export * from "./probes/flow/types.js";
 export { flowProbes } from "./probes/flow/registry.js";
 export { nodeFromAvro, edgeFromAvro, nodeToAvro, edgeToAvro } from "./graph/delta.js";
 export type { GraphNode, GraphEdge, Metadata } from "./graph/graph.js";
+export type { Socket } from "./probes/topology/socketinfo/probe.js";

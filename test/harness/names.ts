@@ -9,14 +9,24 @@ export function testNames(prefix: string) {
   return {
     id,
     flows: `${id}.flows`,
+    topology: `${id}.topology`,
+    enriched: `${id}.enriched`,
     dlq: `${id}.dlq`,
     group: `${id}-pipeline`,
     dataDir: mkdtempSync(join(tmpdir(), `skystream-${prefix}-`)),
   };
 }
 
-/** SKYSTREAM_* variables for a pipeline on those names. */
-export function pipelineEnv(n: ReturnType<typeof testNames>, bootstrap: string, sink: Record<string, unknown> = {}): Record<string, string> {
+/**
+ * SKYSTREAM_* variables for a pipeline on those names: the flows sink (with `sink` overrides) and, when
+ * `topologySink` is given, the topology sink too.
+ */
+export function pipelineEnv(
+  n: ReturnType<typeof testNames>,
+  bootstrap: string,
+  sink: Record<string, unknown> = {},
+  topologySink?: Record<string, unknown>,
+): Record<string, string> {
   return {
     SKYSTREAM_KAFKA_BROKERS: bootstrap,
     SKYSTREAM_KAFKA_TOPICS_PARTITIONS: "3",
@@ -27,9 +37,10 @@ export function pipelineEnv(n: ReturnType<typeof testNames>, bootstrap: string, 
         topic: n.flows,
         batch_size: 10_000,
         batch_timeout: "500ms",
-        enrichment: { topology_topic: `${n.id}.topology`, topic: `${n.id}.enriched` },
+        enrichment: { topology_topic: n.topology, topic: n.enriched },
         ...sink,
       },
+      ...(topologySink ? { clickhouse_topology: { topic: n.topology, ...topologySink } } : {}),
     }),
     SKYSTREAM_CLICKHOUSE_DATA_PATH: n.dataDir,
   };

@@ -13,7 +13,7 @@ import { testKafka } from "../harness/kafka.ts";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
 import { NetnsLab, ip } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
-import { testNames } from "../harness/names.ts";
+import { pipelineEnv, testNames } from "../harness/names.ts";
 
 const SERVER = `
 import socket, sys
@@ -56,7 +56,7 @@ test(
   async (t) => {
     const { bootstrap } = await testKafka();
     const n = testNames("enrich");
-    const topics = { topology: `${n.id}.topology`, enriched: `${n.id}.enriched` };
+    const topics = { topology: n.topology, enriched: n.enriched };
     const lab = new NetnsLab();
     t.after(() => lab.destroy());
     const [a, b] = [lab.ns("a"), lab.ns("b")];
@@ -71,17 +71,7 @@ test(
     await new Promise((r) => setTimeout(r, 300));
     const python = readlinkSync(`/proc/${server.pid}/exe`);
 
-    const pipeline = await startSkystream(["pipeline"], {
-      SKYSTREAM_KAFKA_BROKERS: bootstrap,
-      SKYSTREAM_KAFKA_TOPICS_PARTITIONS: "3",
-      SKYSTREAM_PIPELINE_GROUP_ID: n.group,
-      SKYSTREAM_PIPELINE_DLQ_TOPIC: n.dlq,
-      SKYSTREAM_PIPELINE_SINKS: JSON.stringify({
-        clickhouse_flows: { topic: n.flows, batch_timeout: "300ms", enrichment: { topology_topic: topics.topology, topic: topics.enriched } },
-        clickhouse_topology: { topic: topics.topology, flush_interval: "200ms" },
-      }),
-      SKYSTREAM_CLICKHOUSE_DATA_PATH: n.dataDir,
-    });
+    const pipeline = await startSkystream(["pipeline"], pipelineEnv(n, bootstrap, { batch_timeout: "300ms" }, { flush_interval: "200ms" }));
     t.after(() => pipeline.kill("SIGKILL"));
     await pipeline.waitForOutput(/pipeline running/);
 

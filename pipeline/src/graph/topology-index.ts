@@ -3,20 +3,11 @@
 // socketinfo probe reports on host and netns nodes, each lookup answered as of a time window (the
 // flow's), not as of now. Fed with the revisions the Materializer produces; revisions that ended more
 // than `window` ago are forgotten.
+import type { Socket } from "@skystream/agent";
 import type { TopologyRevision } from "../storage/clickhouse/index.js";
 
-export interface SocketInfo {
-  Protocol: string;
-  LocalAddress: string;
-  LocalPort: number;
-  RemoteAddress: string;
-  RemotePort: number;
-  State: string;
-  Pid: number;
-  Name: string;
-  Process: string;
-  Cmdline: string;
-}
+/** A socket as the socketinfo probe reports it in a namespace node's Sockets metadata. */
+export type SocketInfo = Socket;
 
 export interface NodeRevision {
   id: string;
@@ -198,6 +189,18 @@ export class TopologyIndex {
     return out;
   }
 
+  /** Revisions with sockets of namespace nodes `ids` valid in [t0, t1], newest first per node. */
+  private *socketRevisions(ids: Iterable<string>, t0: number, t1: number): Generator<NodeRevision & { sockets: SocketInfo[] }> {
+    for (const id of ids) {
+      const list = this.nodes.get(id);
+      if (!list) continue;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const r = list[i]!;
+        if (r.from <= t1 && r.to > t0 && r.sockets) yield r as NodeRevision & { sockets: SocketInfo[] };
+      }
+    }
+  }
+
   /**
    * The socket with this local/remote tuple, on `ns` when given, else on any namespace node; with the
    * namespace node that reported it. The revisions looked at are those valid in [t0, t1].
@@ -212,37 +215,24 @@ export class TopologyIndex {
     t1: number,
     ns?: string,
   ): { ns: NodeRevision; socket: SocketInfo } | undefined {
-    const ids = ns ? [ns] : [...(this.sockets.get(socketKey(proto, la, lp, ra, rp)) ?? [])];
-    for (const id of ids) {
-      const list = this.nodes.get(id);
-      if (!list) continue;
-      for (let i = list.length - 1; i >= 0; i--) {
-        const r = list[i]!;
-        if (r.from > t1 || r.to <= t0 || !r.sockets) continue;
-        const s = r.sockets.find((x) => x.Protocol === proto && x.LocalPort === lp && x.RemotePort === rp && x.LocalAddress === la && x.RemoteAddress === ra);
-        if (s) return { ns: r, socket: s };
-      }
+    const ids = ns ? [ns] : (this.sockets.get(socketKey(proto, la, lp, ra, rp)) ?? []);
+    for (const r of this.socketRevisions(ids, t0, t1)) {
+      const s = r.sockets.find((x) => x.Protocol === proto && x.LocalPort === lp && x.RemotePort === rp && x.LocalAddress === la && x.RemoteAddress === ra);
+      if (s) return { ns: r, socket: s };
     }
     return undefined;
   }
 
   /** A socket listening on `port` for `address` (bound to it or to the wildcard), on `ns` when given. */
   listener(proto: string, address: string, port: number, t0: number, t1: number, ns?: string): { ns: NodeRevision; socket: SocketInfo } | undefined {
-    const ids = ns ? [ns] : [...(this.listening.get(listenKey(proto, port)) ?? [])];
+    const ids = ns ? [ns] : (this.listening.get(listenKey(proto, port)) ?? []);
     let wildcard: { ns: NodeRevision; socket: SocketInfo } | undefined;
-    for (const id of ids) {
-      const list = this.nodes.get(id);
-      if (!list) continue;
-      for (let i = list.length - 1; i >= 0; i--) {
-        const r = list[i]!;
-        if (r.from > t1 || r.to <= t0 || !r.sockets) continue;
-        for (const s of r.sockets) {
-          if (s.Protocol !== proto || s.LocalPort !== port || !isListening(s)) continue;
-          if (s.LocalAddress === address) return { ns: r, socket: s };
-          // A wildcard listener answers for the address only where the namespace holds it (or when asked about ns).
-          if (WILDCARD.has(s.LocalAddress) && !wildcard && (ns || this.holds(id, address, t0, t1))) wildcard = { ns: r, socket: s };
-        }
-        break;
+    for (const r of this.socketRevisions(ids, t0, t1)) {
+      for (const s of r.sockets) {
+        if (s.Protocol !== proto || s.LocalPort !== port || !isListening(s)) continue;
+        if (s.LocalAddress === address) return { ns: r, socket: s };
+        // A wildcard listener answers for the address only where the namespace holds it (or when asked about ns).
+        if (WILDCARD.has(s.LocalAddress) && !wildcard && (ns || this.holds(r.id, address, t0, t1))) wildcard = { ns: r, socket: s };
       }
     }
     return wildcard;

@@ -318,18 +318,18 @@ function edgeMetadata(a: AvroEdge): string {
   return `{${extra.length > 2 ? `${extra.slice(1, -1)},` : ""}"RelationType":${JSON.stringify(a.RelationType)}}`;
 }
 
-function nodeRow(a: AvroNode, vt: number, vs: number): LiveRow {
+/** A new current revision of an element from its delta: bookkeeping fields from the agent, timed by the delta. */
+function revisionRow(
+  a: AvroNode | AvroEdge,
+  vt: number,
+  vs: number,
+  fields: Pick<LiveRow, "Kind" | "Type" | "Name" | "Parent" | "Child" | "RelationType" | "Metadata">,
+): LiveRow {
   return {
-    Kind: "node",
+    ...fields,
     ID: a.ID,
     Origin: a.Origin,
     Host: a.Host,
-    Type: a.Type,
-    Name: a.Name,
-    Parent: "",
-    Child: "",
-    RelationType: "",
-    Metadata: nodeMetadata(a),
     CreatedAt: a.CreatedAt,
     UpdatedAt: a.UpdatedAt,
     DeletedAt: null,
@@ -340,24 +340,8 @@ function nodeRow(a: AvroNode, vt: number, vs: number): LiveRow {
   };
 }
 
-function edgeRow(a: AvroEdge, vt: number, vs: number): LiveRow {
-  return {
-    Kind: "edge",
-    ID: a.ID,
-    Origin: a.Origin,
-    Host: a.Host,
-    Type: "",
-    Name: "",
-    Parent: a.Parent,
-    Child: a.Child,
-    RelationType: a.RelationType,
-    Metadata: edgeMetadata(a),
-    CreatedAt: a.CreatedAt,
-    UpdatedAt: a.UpdatedAt,
-    DeletedAt: null,
-    Revision: a.Revision,
-    ValidFrom: vt,
-    Version: deltaVersion(vt, vs),
-    Deleted: 0,
-  };
-}
+const nodeRow = (a: AvroNode, vt: number, vs: number) =>
+  revisionRow(a, vt, vs, { Kind: "node", Type: a.Type, Name: a.Name, Parent: "", Child: "", RelationType: "", Metadata: nodeMetadata(a) });
+
+const edgeRow = (a: AvroEdge, vt: number, vs: number) =>
+  revisionRow(a, vt, vs, { Kind: "edge", Type: "", Name: "", Parent: a.Parent, Child: a.Child, RelationType: a.RelationType, Metadata: edgeMetadata(a) });
