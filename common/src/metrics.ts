@@ -16,7 +16,7 @@ export const metricsConfig = section({
 export function createRegistry(component: string): Registry {
   const r = new Registry();
   r.setDefaultLabels({ component });
-  collectDefaultMetrics({ register: r, prefix: "skystream_process_" });
+  collectDefaultMetrics({ register: r, prefix: "skystream_" });
   return r;
 }
 

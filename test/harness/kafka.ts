@@ -25,15 +25,26 @@ export interface KafkaBroker {
 }
 
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+  return (await freePorts(1))[0]!;
+}
+
+/** Distinct free ports: all are held until every one is found (a port closed may be handed out again). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.unref();
+          s.on("error", reject);
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 export function ensureKafkaJars(): void {
@@ -60,7 +71,7 @@ async function accepts(port: number): Promise<boolean> {
 export async function startKafka(opts: { heap?: string; timeoutMs?: number } = {}): Promise<KafkaBroker> {
   ensureKafkaJars();
   const dir = mkdtempSync(join(tmpdir(), "skystream-kafka-"));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort] = (await freePorts(2)) as [number, number];
   const props = join(dir, "server.properties");
   writeFileSync(
     props,

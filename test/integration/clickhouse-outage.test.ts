@@ -18,8 +18,8 @@ import { expectedSums, flowTotals } from "../harness/flows-check.ts";
 const BATCH = 5000;
 const MAX_BUFFERED = 20_000;
 const OUTAGE_MS = 30_000;
-// prom-client's process metrics under common/src/metrics.ts's "skystream_process_" prefix.
-const RSS = "skystream_process_process_resident_memory_bytes";
+// prom-client's process metrics under common/src/metrics.ts's "skystream_" prefix.
+const RSS = "skystream_process_resident_memory_bytes";
 
 // This file restarts its broker: it owns one.
 let broker: KafkaBroker;

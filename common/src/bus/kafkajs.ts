@@ -118,7 +118,8 @@ export class KafkajsBus implements Bus {
     let assigned: { topic: string; partition: number }[] = [];
     c.on(c.events.GROUP_JOIN, (e) => {
       const now = Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
-      const gone = assigned.filter((a) => !now.some((n) => n.topic === a.topic && n.partition === a.partition));
+      // kafkajs reads every partition of the new assignment from its committed offset: all are revoked.
+      const gone = assigned;
       assigned = now;
       if (gone.length > 0) void revoke?.(gone);
     });
@@ -145,12 +146,13 @@ export class KafkajsBus implements Bus {
               headers: headersOf(m.headers),
               timestamp: Number(m.timestamp),
             }));
-            await handlers.onBatch({ topic: batch.topic, partition: batch.partition, messages });
+            await handlers.onBatch({ topic: batch.topic, partition: batch.partition, messages, heartbeat });
             await heartbeat();
           },
         });
       },
       commit: (offsets: PartitionOffset[]) => c.commitOffsets(offsets),
+      seek: (p: PartitionOffset) => c.seek(p),
       pause: () => c.pause(subscribed.map((topic) => ({ topic }))),
       resume: () => c.resume(subscribed.map((topic) => ({ topic }))),
       disconnect: () => c.disconnect(),

@@ -23,6 +23,8 @@ export interface MessageBatch {
   topic: string;
   partition: number;
   messages: BusMessage[];
+  /** Keeps the group membership alive while the handler waits (kafkajs); throws when a rebalance is due. */
+  heartbeat?: () => Promise<void>;
 }
 
 /** The next offset to read for a partition (last processed + 1), as Kafka commits it. */
@@ -62,6 +64,8 @@ export interface Consumer {
   run(handlers: ConsumerHandlers): Promise<void>;
   /** Commits offsets; call only after the sink acknowledged the records before them. */
   commit(offsets: PartitionOffset[]): Promise<void>;
+  /** Reads a partition again from `offset` (kafkajs). */
+  seek?(p: PartitionOffset): void;
   pause(): void;
   resume(): void;
   disconnect(): Promise<void>;

@@ -10,7 +10,7 @@
 // ClickHouse drops it if it had landed (non_replicated_deduplication_window, or replication's own).
 // Offsets that go back below the recorded range (a topic created again) start a new token epoch. The
 // in-process bus of the all-in-one keeps nothing across restarts and its offsets start at 0 in every run:
-// there batches have no ledger and no token (a retried insert is still dropped by its content's hash).
+// there batches have no ledger and no token (an insert into the embedded engine either lands or throws, and nothing is replayed).
 //
 // Enrichment (on by default): each valid flow gets its Enrichment (capture node, nodes, namespaces and
 // processes at both ends, server side) from a GraphFollower, as of the flow's own time. The enriched body
@@ -51,6 +51,8 @@ import { sinkMetrics, type SinkMetrics } from "./metrics.js";
 
 /** Records of one partition, from offset `first` to `last`, on their way to one insert. */
 interface Batch {
+  /** The partition state it was cut from: a batch whose state was replaced or fenced is not written. */
+  state: PartitionState;
   topic: string;
   partition: number;
   epoch: number;
@@ -75,6 +77,8 @@ interface PartitionState {
   replay?: LedgerRange;
   /** The ledger's epoch for the partition, settled by its first record. */
   epoch?: number;
+  /** A commit was given up: nothing more is written for it until it is read again from this offset. */
+  fenced?: bigint;
 }
 
 const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -89,6 +93,8 @@ export class ClickhouseFlowSink implements Sink {
   private readonly partitions = new Map<string, PartitionState>();
   /** Batches cut and waiting for the writer, in cut order. */
   private ready: Batch[] = [];
+  /** Rows of batches handed to the writer and not written yet. */
+  private queuedRows = 0;
   private readonly ledger: SinkLedger;
   /** Kafka keeps offsets across restarts; the in-process bus does not. */
   private readonly durable: boolean;
@@ -194,7 +200,13 @@ export class ClickhouseFlowSink implements Sink {
 
   private async intake(batch: MessageBatch): Promise<void> {
     if (batch.messages.length === 0) return;
-    const st = await this.state(batch.topic, batch.partition);
+    let st = await this.state(batch.topic, batch.partition);
+    if (st.fenced !== undefined) {
+      if (BigInt(batch.messages[0]!.offset) !== st.fenced) return;
+      // Read again from the range that could not be committed: start over from the ledger.
+      this.partitions.delete(partitionKey(batch.topic, batch.partition));
+      st = await this.state(batch.topic, batch.partition);
+    }
     for (const msg of batch.messages) {
       const offset = BigInt(msg.offset);
       if (st.epoch === undefined) {
@@ -232,12 +244,16 @@ export class ClickhouseFlowSink implements Sink {
     this.m.recordsIn.inc({ sink: this.id, topic: batch.topic }, batch.messages.length);
     this.m.buffered.set(this.bufferedRows());
     // Memory stays bounded: past max_buffered_rows, intake (and so consumption) waits for the writer.
-    if (this.bufferedRows() >= this.cfg.max_buffered_rows) await this.write();
-    else void this.write();
+    void this.write();
+    while (this.bufferedRows() >= this.cfg.max_buffered_rows) {
+      await Promise.race([this.writing, new Promise((r) => setTimeout(r, 1000))]);
+      await batch.heartbeat?.();
+    }
   }
 
   private add(st: PartitionState, msg: BusMessage, offset: bigint): void {
     const b: Batch = (st.open ??= {
+      state: st,
       topic: st.topic,
       partition: st.partition,
       epoch: st.epoch ?? 0,
@@ -321,7 +337,7 @@ export class ClickhouseFlowSink implements Sink {
     let n = 0;
     for (const b of this.ready) n += rowsOf(b);
     for (const st of this.partitions.values()) if (st.open) n += rowsOf(st.open);
-    return n;
+    return n + this.queuedRows;
   }
 
   /** Object containers of one writer schema's bodies (several, parsed in parallel by the engine). */
@@ -352,6 +368,8 @@ export class ClickhouseFlowSink implements Sink {
         }
       }
       this.ready = later;
+      const rows = round.reduce((n, b) => n + rowsOf(b), 0);
+      this.queuedRows += rows;
       // Retries are endless except while stopping; a round given up then, and every round after it (whose
       // commits would skip its records), is read again by the next owner.
       this.writing = this.writing
@@ -359,12 +377,23 @@ export class ClickhouseFlowSink implements Sink {
         .catch((err: unknown) => {
           this.givenUp = true;
           this.log.error({ err: errorMessage(err), batches: round.length }, "round given up; its records will be read again");
+        })
+        .finally(() => {
+          this.queuedRows -= rows;
+          this.m.buffered.set(this.bufferedRows());
         });
     }
     return this.writing;
   }
 
-  private async writeRound(batches: Batch[]): Promise<void> {
+  /** Still this process's to write: its partition was neither revoked nor fenced since it was cut. */
+  private live(b: Batch): boolean {
+    return b.state.fenced === undefined && this.partitions.get(partitionKey(b.topic, b.partition)) === b.state;
+  }
+
+  private async writeRound(all: Batch[]): Promise<void> {
+    const batches = all.filter((b) => this.live(b));
+    if (batches.length === 0) return;
     const t0 = performance.now();
     const attempts = this.stopping ? 3 : undefined;
     const ranges = batches.map((b) => ({ topic: b.topic, partition: b.partition, first: b.first, last: b.last, epoch: b.epoch }));
@@ -378,7 +407,7 @@ export class ClickhouseFlowSink implements Sink {
       },
     });
     for (const b of batches) {
-      if (b.rows === 0) continue;
+      if (b.rows === 0 || !this.live(b)) continue;
       // One insert per writer schema (ClickHouse reads each with its own structure); the split is a
       // function of the records, so a repeated batch repeats the same inserts and tokens.
       const range = `${b.topic}:${b.partition}:${b.epoch}:${b.first}-${b.last}`;
@@ -421,19 +450,32 @@ export class ClickhouseFlowSink implements Sink {
     }
     this.m.insertSeconds.observe((performance.now() - t0) / 1000);
     const offsets = new Map<string, PartitionOffset>();
-    for (const b of batches) offsets.set(partitionKey(b.topic, b.partition), { topic: b.topic, partition: b.partition, offset: (b.last + 1n).toString() });
+    // Only partitions still ours: a late commit for a partition another member reads now would move its offset.
+    for (const b of batches)
+      if (this.live(b)) offsets.set(partitionKey(b.topic, b.partition), { topic: b.topic, partition: b.partition, offset: (b.last + 1n).toString() });
     // The commit is retried before the next round: the partition's next ledger range must start at the
     // committed offset. A commit that keeps failing means the partition went to another member, which
     // repeats this round's ranges from the ledger (and ClickHouse drops the repeats).
-    await retry(() => this.consumer.commit([...offsets.values()]), {
-      initialMs: 200,
-      maxMs: 2000,
-      attempts: 5,
-      onError: (err, attempt, wait) => {
-        this.m.commitErrors.inc();
-        this.log.warn({ err: errorMessage(err), attempt, retry_in_ms: wait }, "offset commit failed; retrying");
-      },
-    }).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, "offset commit given up; the partition's next owner repeats the ledger's range"));
+    if (offsets.size > 0)
+      await retry(() => this.consumer.commit([...offsets.values()]), {
+        initialMs: 200,
+        maxMs: 2000,
+        attempts: 5,
+        onError: (err, attempt, wait) => {
+          this.m.commitErrors.inc();
+          this.log.warn({ err: errorMessage(err), attempt, retry_in_ms: wait }, "offset commit failed; retrying");
+        },
+      }).catch((err: unknown) => {
+        // The ledger's range for these partitions is the one whoever reads them next must repeat: write
+        // nothing more for them here, and read them again from the uncommitted range.
+        for (const b of batches) {
+          b.state.fenced = b.first;
+          b.state.open = undefined;
+          this.ready = this.ready.filter((r) => r.state !== b.state);
+          this.consumer.seek?.({ topic: b.topic, partition: b.partition, offset: b.first.toString() });
+        }
+        this.log.warn({ err: errorMessage(err) }, "offset commit given up; the partition's next owner repeats the ledger's range");
+      });
     this.m.buffered.set(this.bufferedRows());
     this.log.debug({ batches: batches.length, rows: batches.reduce((n, b) => n + b.rows, 0), ms: Math.round(performance.now() - t0) }, "round written");
   }

@@ -41,6 +41,16 @@ export interface Storage {
 
 const quote = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 const columnList = (cols: readonly string[]) => cols.map((c) => `\`${c}\``).join(", ");
+/**
+ * A query's own SETTINGS clause. The embedded connection applies clickhouse_settings with SET on its one
+ * session, where they would stay for every later query (a deduplication token among them).
+ */
+const settingsClause = (settings: ClickHouseSettings | undefined) => {
+  const entries = Object.entries(settings ?? {}).filter(([, v]) => v !== undefined);
+  return entries.length === 0
+    ? ""
+    : ` SETTINGS ${entries.map(([k, v]) => `${k} = ${typeof v === "number" || /^\d+$/.test(String(v)) ? v : quote(String(v))}`).join(", ")}`;
+};
 
 class ChdbStorage implements Storage {
   readonly kind = "chdb";
@@ -64,10 +74,7 @@ class ChdbStorage implements Storage {
     });
     try {
       const glob = join(this.spool, `${id}-*.avro`);
-      await this.client.command({
-        query: `${ins.insertSelect} FROM file(${quote(glob)}, 'Avro', ${quote(ins.structure)})`,
-        clickhouse_settings: ins.settings,
-      });
+      await this.client.command({ query: `${ins.insertSelect} FROM file(${quote(glob)}, 'Avro', ${quote(ins.structure)})${settingsClause(ins.settings)}` });
     } finally {
       for (const f of files) rmSync(f, { force: true });
     }
@@ -78,8 +85,9 @@ class ChdbStorage implements Storage {
     writeFileSync(f, ins.data);
     try {
       await this.client.command({
-        query: `INSERT INTO ${ins.table} (${columnList(ins.columns)}) SELECT * FROM file(${quote(f)}, ${quote(ins.format)})`,
-        clickhouse_settings: { use_structure_from_insertion_table_in_table_functions: "1", ...ins.settings },
+        query:
+          `INSERT INTO ${ins.table} (${columnList(ins.columns)}) SELECT * FROM file(${quote(f)}, ${quote(ins.format)})` +
+          settingsClause({ use_structure_from_insertion_table_in_table_functions: "1", ...ins.settings }),
       });
     } finally {
       rmSync(f, { force: true });
