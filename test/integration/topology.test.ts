@@ -140,7 +140,8 @@ test("topology deltas through Kafka: snapshot, live changes under 1 s, heartbeat
   await timed(
     "namespace deleted",
     () => ip("netns", "del", a),
-    () => !byName(a) && !byName(va),
+    // va goes with its namespace, and its peer pa with it.
+    () => !byName(a) && !byName(va) && !byName(pa),
   );
   await waitFor("a heartbeat", async () => received.some((r) => r.d.Op === "HEARTBEAT"), 5000);
 
@@ -149,7 +150,7 @@ test("topology deltas through Kafka: snapshot, live changes under 1 s, heartbeat
     [n.id, "host"],
     [b, "netns"],
     [c, "netns"],
-    [pa, "veth"],
+    [pb, "veth"],
     ["br0", "bridge"],
     ["brx", "ovsbridge"],
   ];

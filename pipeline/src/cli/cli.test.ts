@@ -35,7 +35,7 @@ test("an invalid config fails at start with every problem, exit status 2", () =>
   assert.match(r.err, /invalid configuration \(4 problems\)/);
   assert.match(r.err, /kafka\.client: .*"kafkajs"\|"rdkafka".*got "franz"|kafka\.client: .*got "franz"/);
   assert.match(r.err, /clickhouse\.flows_ttl: expected a duration .*"forever"/);
-  assert.match(r.err, /pipeline\.sinks\.nope: unknown sink type "nope" \(known: clickhouse_flows\)/);
+  assert.match(r.err, /pipeline\.sinks\.nope: unknown sink type "nope" \(known: clickhouse_flows, clickhouse_topology\)/);
   assert.match(r.err, /kafka\.producer\.batch_size: .*got -3/);
 });
 

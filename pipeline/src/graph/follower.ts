@@ -14,6 +14,8 @@ export interface GraphFollowerOptions {
   topic: string;
   /** How much history the index keeps (and loads at start). */
   windowMs: number;
+  /** An origin silent this long is retired here too (as the topology sink does). */
+  retireAfterMs: number;
   groupPrefix: string;
 }
 
@@ -26,7 +28,8 @@ export class GraphFollower {
   private readonly tables: TopologyTables;
   private readonly positions = new Map<number, bigint>();
   private ends = new Map<number, bigint>();
-  private pruneTimer?: NodeJS.Timeout;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly seenPartitions = new Set<string>();
   private markReady!: () => void;
   /** Resolves when the topic has been read up to its end at start. */
   readonly ready = new Promise<void>((r) => (this.markReady = r));
@@ -62,11 +65,21 @@ export class GraphFollower {
     await this.consumer.connect();
     await this.consumer.subscribe([this.opts.topic], true);
     await this.consumer.run({ onBatch: (b) => (this.chain = this.chain.then(() => this.intake(b))) });
-    this.pruneTimer = setInterval(() => this.index.prune(), Math.min(60_000, this.opts.windowMs));
+    this.timers.push(
+      setInterval(() => this.index.prune(), Math.min(60_000, this.opts.windowMs)),
+      setInterval(
+        () => {
+          this.graph.retire(this.seenPartitions, this.opts.retireAfterMs);
+          this.applyRows();
+        },
+        Math.max(1000, Math.min(this.opts.retireAfterMs / 4, 15_000)),
+      ),
+    );
     this.log.info({ topic: this.opts.topic, elements: stored.live.length, revisions: stored.history.length }, "following the topology");
   }
 
   private intake(batch: MessageBatch): Promise<void> {
+    this.seenPartitions.add(`${batch.topic}\u0000${batch.partition}`);
     for (const msg of batch.messages) {
       try {
         const { value: d } = this.codec.decode<TopologyDelta>(msg.value ?? Buffer.alloc(0), TOPOLOGY_DELTA);
@@ -76,10 +89,14 @@ export class GraphFollower {
       }
       this.positions.set(batch.partition, BigInt(msg.offset) + 1n);
     }
-    const rows = this.graph.drain();
-    for (const r of rows.live) this.index.apply(r);
+    this.applyRows();
     this.checkReady();
     return Promise.resolve();
+  }
+
+  /** New revisions and deletions into the index (the archive rows are the materializer's business). */
+  private applyRows(): void {
+    for (const r of this.graph.drain().live) this.index.apply(r);
   }
 
   private checkReady(): void {
@@ -90,7 +107,7 @@ export class GraphFollower {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.pruneTimer);
+    for (const t of this.timers) clearInterval(t);
     await this.consumer.disconnect();
   }
 }

@@ -26,6 +26,8 @@ export const clickhouseFlowsConfig = z
         window: duration("15m"),
         /** Sockets are polled: a socket seen this close to a flow's period counts for it. */
         socket_slack: duration("5s"),
+        /** An origin silent this long is retired from the graph here (as clickhouse_topology.retire_after). */
+        retire_after: duration("60s"),
         /** Longest the sink waits at start for the graph to catch up before it reads flows. */
         ready_timeout: duration("60s"),
       })

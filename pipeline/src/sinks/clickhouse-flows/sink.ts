@@ -10,7 +10,8 @@
 // ClickHouse drops it if it had landed (non_replicated_deduplication_window, or replication's own).
 // Offsets that go back below the recorded range (a topic created again) start a new token epoch. The
 // in-process bus of the all-in-one keeps nothing across restarts and its offsets start at 0 in every run:
-// there batches have no ledger and no token (an insert into the embedded engine either lands or throws, and nothing is replayed).
+// there batches have no ledger and no token (an insert into the embedded engine either lands or throws,
+// and nothing is replayed).
 //
 // Enrichment (on by default): each valid flow gets its Enrichment (capture node, nodes, namespaces and
 // processes at both ends, server side) from a GraphFollower, as of the flow's own time. The enriched body
@@ -81,6 +82,9 @@ interface PartitionState {
   fenced?: bigint;
 }
 
+const ENRICHMENT_FIELDS = ["capture_node", "a_node", "b_node", "a_process", "b_process", "server"] as const;
+type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
+
 const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const rowsOf = (b: Batch) => b.rows + b.dead.length;
 
@@ -112,7 +116,8 @@ export class ClickhouseFlowSink implements Sink {
   private readonly enricher?: Enricher;
   /** The FlowRecord version enriched records are written with, and its FlowEnrichment type. */
   private readonly enrichedWriter?: { entry: SchemaEntry; type: avro.Type };
-  private readonly enrichment: Counter<"field" | "result">;
+  /** skystream_enrichment_total children, [field][found ? 1 : 0]: no label lookup per flow. */
+  private readonly enrichment: Record<EnrichmentField, [Counter.Internal, Counter.Internal]>;
 
   constructor(
     readonly id: string,
@@ -132,6 +137,7 @@ export class ClickhouseFlowSink implements Sink {
       this.follower = new GraphFollower(deps.bus, deps.storage, deps.codec, this.log.child({ component: "graph" }), {
         topic: e.topology_topic,
         windowMs: e.window,
+        retireAfterMs: e.retire_after,
         groupPrefix: deps.groupId,
       });
       this.enricher = new Enricher(this.follower.index, { slackMs: e.socket_slack });
@@ -141,7 +147,7 @@ export class ClickhouseFlowSink implements Sink {
       if (!branch) throw new Error(`FlowRecord v${entry.version} has no Enrichment record`);
       this.enrichedWriter = { entry, type: branch };
     }
-    this.enrichment = sharedMetric(
+    const counter = sharedMetric(
       deps.metrics,
       "skystream_enrichment_total",
       () =>
@@ -152,6 +158,9 @@ export class ClickhouseFlowSink implements Sink {
           registers: [deps.metrics],
         }),
     );
+    this.enrichment = Object.fromEntries(
+      ENRICHMENT_FIELDS.map((field) => [field, [counter.labels({ field, result: "missing" }), counter.labels({ field, result: "found" })]]),
+    ) as Record<EnrichmentField, [Counter.Internal, Counter.Internal]>;
   }
 
   async start(): Promise<void> {
@@ -311,13 +320,13 @@ export class ClickhouseFlowSink implements Sink {
   }
 
   private countEnrichment(e: FlowEnrichment): void {
-    const found = (field: string, ok: boolean) => this.enrichment.inc({ field, result: ok ? "found" : "missing" });
-    found("capture_node", !!e.CaptureNode);
-    found("a_node", !!e.A?.Node);
-    found("b_node", !!e.B?.Node);
-    found("a_process", !!e.A?.Process);
-    found("b_process", !!e.B?.Process);
-    found("server", e.Server !== "UNKNOWN");
+    const c = this.enrichment;
+    c.capture_node[e.CaptureNode ? 1 : 0].inc();
+    c.a_node[e.A?.Node ? 1 : 0].inc();
+    c.b_node[e.B?.Node ? 1 : 0].inc();
+    c.a_process[e.A?.Process ? 1 : 0].inc();
+    c.b_process[e.B?.Process ? 1 : 0].inc();
+    c.server[e.Server !== "UNKNOWN" ? 1 : 0].inc();
   }
 
   private cut(st: PartitionState): void {
