@@ -204,8 +204,8 @@ export async function benchHistory(opts: { nodes?: number; edges?: number; revis
     const matrixSecs = await best(3, () => storage.client.query({ query: fromMv, format: "JSONEachRow" }).then((r) => r.json()));
     const matrixRows = (await (await storage.client.query({ query: fromMv, format: "JSONEachRow" })).json()).length;
     const fromFlows = matrixQuery(
-      `(SELECT "Transport.Protocol" AS Protocol, "B.Host" AS Server, IPv6NumToString("Network.B") AS ServerIP, "Transport.B" AS Port,
-               "B.Process.Process" AS ServerProc, "B.Process.Name" AS ServerProcName, "A.Host" AS Client, IPv6NumToString("Network.A") AS ClientIP,
+      `(SELECT "Transport.Protocol" AS Protocol, "B.Host" AS Server, "Network.B" AS ServerIP, "Transport.B" AS Port,
+               "B.Process.Process" AS ServerProc, "B.Process.Name" AS ServerProcName, "A.Host" AS Client, "Network.A" AS ClientIP,
                "A.Process.Process" AS ClientProc, "A.Process.Name" AS ClientProcName, "LastUpdateMetric.ABBytes" AS ab, "LastUpdateMetric.BABytes" AS ba, "LastUpdateMetric.Start" = Start AS Started
         FROM bench.flows WHERE Server = 'B')`,
       "sum(ab) AS up, sum(ba) AS down, countIf(Started) AS flows",

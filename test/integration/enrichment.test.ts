@@ -161,7 +161,8 @@ test(
     assert.deepEqual(rows, [{ an: va, bn: vb, ans: a, bns: b, ap: clientPid, bp: "python3", Server: "B" }]);
     const matrix = await queryRows<Record<string, string | number>>(
       ch,
-      `SELECT Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, Client, ClientIP, ClientProc, ClientProcName,
+      `SELECT Protocol, Server, replaceRegexpOne(toString(ServerIP), '^::ffff:', '') AS ServerIP, Port, ServerProc, ServerProcName,
+            Client, replaceRegexpOne(toString(ClientIP), '^::ffff:', '') AS ClientIP, ClientProc, ClientProcName,
             sum(ClientToServerBytes) AS up, sum(ServerToClientBytes) AS down, sum(Flows) AS flows
      FROM skystream.flow_matrix GROUP BY Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, Client, ClientIP, ClientProc, ClientProcName`,
     );

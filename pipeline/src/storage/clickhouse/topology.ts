@@ -196,10 +196,51 @@ export class TopologyTables {
 
   /** The graph as it was at `t` (ms): every node and edge in the revision it had then. */
   async at(t: number): Promise<{ nodes: TopologyRevision[]; edges: TopologyRevision[] }> {
-    const rows = (await this.rows<RevisionJson>(`SELECT ${REVISION_SELECT} FROM ${this.db}.topology_at(t = fromUnixTimestamp64Milli({t:Int64}))`, { t })).map(
-      revisionFromJson,
-    );
-    return { nodes: rows.filter((r) => r.Kind === "node"), edges: rows.filter((r) => r.Kind === "edge") };
+    // Compact rows (arrays, no keys): a large graph comes back about a third faster than as objects.
+    const r = await this.storage.client.query({
+      query: `SELECT ${REVISION_SELECT} FROM ${this.db}.topology_at(t = fromUnixTimestamp64Milli({t:Int64}))`,
+      query_params: { t },
+      format: "JSONCompactEachRow",
+    });
+    const nodes: TopologyRevision[] = [];
+    const edges: TopologyRevision[] = [];
+    for (const [
+      Kind,
+      ID,
+      Origin,
+      Host,
+      Type,
+      Name,
+      Parent,
+      Child,
+      RelationType,
+      Metadata,
+      CreatedAt,
+      UpdatedAt,
+      DeletedAt,
+      Revision,
+      ValidFrom,
+    ] of await r.json<[ElementKind, string, string, string, string, string, string, string, string, string, string, string, string | null, string, string]>()) {
+      const row: TopologyRevision = {
+        Kind,
+        ID,
+        Origin,
+        Host,
+        Type,
+        Name,
+        Parent,
+        Child,
+        RelationType,
+        Metadata,
+        CreatedAt: Number(CreatedAt),
+        UpdatedAt: Number(UpdatedAt),
+        DeletedAt: DeletedAt === null ? null : Number(DeletedAt),
+        Revision: Number(Revision),
+        ValidFrom: Number(ValidFrom),
+      };
+      (Kind === "node" ? nodes : edges).push(row);
+    }
+    return { nodes, edges };
   }
 
   /** Elements that appeared, disappeared or changed between `t1` and `t2` (ms). */

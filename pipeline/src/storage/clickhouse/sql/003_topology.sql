@@ -92,9 +92,19 @@ CREATE VIEW IF NOT EXISTS {db}.edges {on_cluster} AS
 SELECT ID, Origin, Host, Parent, Child, RelationType, Metadata, CreatedAt, UpdatedAt, Revision, ValidFrom FROM {db}.topology_live FINAL WHERE Kind = 'edge';
 
 -- SELECT * FROM skystream.topology_at(t = '2026-11-23 18:00:00.000'): every element as it was at t.
+-- (The time predicate sits in each branch, so each table reads its other columns only for the rows it keeps.)
 CREATE VIEW IF NOT EXISTS {db}.topology_at {on_cluster} AS
 SELECT *
-FROM {db}.topology_history
-WHERE ValidFrom <= {t:DateTime64(3)} AND ValidTo > {t:DateTime64(3)}
+FROM
+(
+    SELECT Kind, ID, Origin, Host, Type, Name, Parent, Child, RelationType, Metadata, CreatedAt, UpdatedAt, DeletedAt, Revision, ValidFrom, ValidTo
+    FROM {db}.topology_archive
+    WHERE ValidFrom <= {t:DateTime64(3)} AND ValidTo > {t:DateTime64(3)}
+    UNION ALL
+    SELECT Kind, ID, Origin, Host, Type, Name, Parent, Child, RelationType, Metadata, CreatedAt, UpdatedAt, DeletedAt, Revision, ValidFrom,
+           toDateTime64('2299-12-31 23:59:59.999', 3) AS ValidTo
+    FROM {db}.topology_live FINAL
+    WHERE ValidFrom <= {t:DateTime64(3)}
+)
 ORDER BY Kind, ID, ValidFrom DESC
 LIMIT 1 BY Kind, ID;

@@ -28,20 +28,21 @@ ALTER TABLE {db}.flows {on_cluster}
 
 -- The flow matrix: who talks to whom (skydive-flow-matrix's columns) with volumes per 5 minutes. Filled
 -- from flows whose server end is known; client -> server and server -> client volumes apart; Flows
--- counts the flows that started in the bucket (their first update). Volumes and flows are as captured:
+-- counts the flows that started in the bucket (their first update). Addresses are IPv6 as in flows
+-- (IPv4 mapped: compare with '198.18.0.1' directly; show with toString and strip '::ffff:'). Volumes and flows are as captured:
 -- a conversation captured at two points (both ends of a veth, two hosts) counts at each.
 CREATE TABLE IF NOT EXISTS {db}.flow_matrix {on_cluster}
 (
     Bucket DateTime,
     Protocol LowCardinality(String),
     Server LowCardinality(String),
-    ServerIP String,
+    ServerIP IPv6,
     Port UInt16,
     ServerProc LowCardinality(String),
     ServerProcName LowCardinality(String),
     ServerNetns LowCardinality(String),
     Client LowCardinality(String),
-    ClientIP String,
+    ClientIP IPv6,
     ClientProc LowCardinality(String),
     ClientProcName LowCardinality(String),
     ClientNetns LowCardinality(String),
@@ -63,13 +64,13 @@ SELECT
     toStartOfFiveMinutes(Time) AS Bucket,
     "Transport.Protocol" AS Protocol,
     if(Side = 'B', "B.Host", "A.Host") AS Server,
-    replaceRegexpOne(IPv6NumToString(if(Side = 'B', "Network.B", "Network.A")), '^::ffff:', '') AS ServerIP,
+    if(Side = 'B', "Network.B", "Network.A") AS ServerIP,
     if(Side = 'B', "Transport.B", "Transport.A") AS Port,
     if(Side = 'B', "B.Process.Process", "A.Process.Process") AS ServerProc,
     if(Side = 'B', "B.Process.Name", "A.Process.Name") AS ServerProcName,
     if(Side = 'B', "B.Netns", "A.Netns") AS ServerNetns,
     if(Side = 'B', "A.Host", "B.Host") AS Client,
-    replaceRegexpOne(IPv6NumToString(if(Side = 'B', "Network.A", "Network.B")), '^::ffff:', '') AS ClientIP,
+    if(Side = 'B', "Network.A", "Network.B") AS ClientIP,
     if(Side = 'B', "A.Process.Process", "B.Process.Process") AS ClientProc,
     if(Side = 'B', "A.Process.Name", "B.Process.Name") AS ClientProcName,
     if(Side = 'B', "A.Netns", "B.Netns") AS ClientNetns,
