@@ -200,7 +200,7 @@ export async function benchHistory(opts: { nodes?: number; edges?: number; revis
     const matrixQuery = (from: string, agg: string) => `
       SELECT Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, Client, ClientIP, ClientProc, ClientProcName, ${agg}
       FROM ${from} GROUP BY Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, Client, ClientIP, ClientProc, ClientProcName`;
-    const fromMv = matrixQuery("bench.flow_matrix", "sum(ClientToServerBytes) AS up, sum(ServerToClientBytes) AS down, sum(Flows) AS flows");
+    const fromMv = matrixQuery("bench.flow_matrix_1h", "sum(ClientToServerBytes) AS up, sum(ServerToClientBytes) AS down, sum(Flows) AS flows");
     const matrixSecs = await best(3, () => storage.client.query({ query: fromMv, format: "JSONEachRow" }).then((r) => r.json()));
     const matrixRows = (await (await storage.client.query({ query: fromMv, format: "JSONEachRow" })).json()).length;
     const fromFlows = matrixQuery(

@@ -166,6 +166,17 @@ test(
             sum(ClientToServerBytes) AS up, sum(ServerToClientBytes) AS down, sum(Flows) AS flows
      FROM skystream.flow_matrix GROUP BY Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, Client, ClientIP, ClientProc, ClientProcName`,
     );
+    // The hourly rollup holds the same matrix.
+    const hourly = await queryRows<Record<string, string | number>>(
+      ch,
+      `SELECT Protocol, Port, sum(ClientToServerBytes) AS up, sum(ServerToClientBytes) AS down, sum(Flows) AS flows FROM skystream.flow_matrix_1h GROUP BY Protocol, Port ORDER BY Protocol`,
+    );
+    assert.deepEqual(
+      hourly.map((r) => [r.Protocol, Number(r.Port), Number(r.up), Number(r.down), Number(r.flows)]),
+      [...matrix]
+        .sort((x, y) => String(x.Protocol).localeCompare(String(y.Protocol)))
+        .map((r) => [r.Protocol, Number(r.Port), Number(r.up), Number(r.down), Number(r.flows)]),
+    );
     // The expected table: skydive-flow-matrix's columns, one row per service and client.
     const table = matrix
       .map((r) =>

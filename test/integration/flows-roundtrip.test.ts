@@ -6,28 +6,13 @@ import assert from "node:assert/strict";
 import { testKafka } from "../harness/kafka.ts";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
+import { expectedSums } from "../harness/flows-check.ts";
 import { pipelineEnv, testNames } from "../harness/names.ts";
 import { createBus, totalLag, kafkaConfig } from "@skystream/common";
 import pino from "pino";
 
 const N = 200_000;
 const KILLS = 10;
-
-function expectedSums(n: number) {
-  let abp = 0,
-    abb = 0,
-    bap = 0,
-    bab = 0;
-  for (let i = 0; i < n; i++) {
-    const a = 1 + (i % 7),
-      b = i % 5;
-    abp += a;
-    abb += a * 100;
-    bap += b;
-    bab += b * 1000;
-  }
-  return { abp, abb, bap, bab };
-}
 
 test("200k flows, the pipeline SIGKILLed ten times mid-stream: exactly one row per flow, sums exact", { timeout: 420_000 }, async (t) => {
   const { bootstrap } = await testKafka();

@@ -45,6 +45,7 @@ import {
 import { Enricher } from "../../graph/enricher.js";
 import { GraphFollower } from "../../graph/follower.js";
 import { DeadLetters, type DeadLetter } from "../../dead-letters.js";
+import { commitOffsets } from "../commit.js";
 import { SinkLedger, flowsInsert, type LedgerRange } from "../../storage/clickhouse/index.js";
 import type { Sink, SinkDeps } from "../types.js";
 import type { ClickhouseFlowsConfig } from "./config.js";
@@ -466,15 +467,7 @@ export class ClickhouseFlowSink implements Sink {
     // committed offset. A commit that keeps failing means the partition went to another member, which
     // repeats this round's ranges from the ledger (and ClickHouse drops the repeats).
     if (offsets.size > 0)
-      await retry(() => this.consumer.commit([...offsets.values()]), {
-        initialMs: 200,
-        maxMs: 2000,
-        attempts: 5,
-        onError: (err, attempt, wait) => {
-          this.m.commitErrors.inc();
-          this.log.warn({ err: errorMessage(err), attempt, retry_in_ms: wait }, "offset commit failed; retrying");
-        },
-      }).catch((err: unknown) => {
+      await commitOffsets(this.consumer, [...offsets.values()], this.m.commitErrors, this.log).catch((err: unknown) => {
         // The ledger's range for these partitions is the one whoever reads them next must repeat: write
         // nothing more for them here, and read them again from the uncommitted range.
         for (const b of batches) {

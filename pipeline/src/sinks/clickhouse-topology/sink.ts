@@ -10,6 +10,7 @@
 import { TOPOLOGY_DELTA, DecodeError, type TopologyDelta } from "@skystream/schemas";
 import { Counter, Gauge, errorMessage, retry, sharedMetric, totalLag, type Consumer, type MessageBatch, type PartitionOffset } from "@skystream/common";
 import { DeadLetters, type DeadLetter } from "../../dead-letters.js";
+import { commitOffsets } from "../commit.js";
 import { TopologyTables } from "../../storage/clickhouse/index.js";
 import { sinkMetrics, type SinkMetrics } from "../clickhouse-flows/metrics.js";
 import type { Sink, SinkDeps } from "../types.js";
@@ -219,15 +220,7 @@ export class ClickhouseTopologySink implements Sink {
     this.m.buffered.set(this.graph.pendingRows());
     if (offsets.length === 0) return;
     try {
-      await retry(() => this.consumer.commit(offsets), {
-        initialMs: 200,
-        maxMs: 2000,
-        attempts: 5,
-        onError: (err, attempt, wait) => {
-          this.m.commitErrors.inc();
-          this.log.warn({ err: errorMessage(err), attempt, retry_in_ms: wait }, "offset commit failed; retrying");
-        },
-      });
+      await commitOffsets(this.consumer, offsets, this.m.commitErrors, this.log);
     } catch (err) {
       // The next reader of the partition reads these deltas again and skips what was applied.
       this.log.warn({ err: errorMessage(err) }, "offset commit given up");

@@ -204,41 +204,9 @@ export class TopologyTables {
     });
     const nodes: TopologyRevision[] = [];
     const edges: TopologyRevision[] = [];
-    for (const [
-      Kind,
-      ID,
-      Origin,
-      Host,
-      Type,
-      Name,
-      Parent,
-      Child,
-      RelationType,
-      Metadata,
-      CreatedAt,
-      UpdatedAt,
-      DeletedAt,
-      Revision,
-      ValidFrom,
-    ] of await r.json<[ElementKind, string, string, string, string, string, string, string, string, string, string, string, string | null, string, string]>()) {
-      const row: TopologyRevision = {
-        Kind,
-        ID,
-        Origin,
-        Host,
-        Type,
-        Name,
-        Parent,
-        Child,
-        RelationType,
-        Metadata,
-        CreatedAt: Number(CreatedAt),
-        UpdatedAt: Number(UpdatedAt),
-        DeletedAt: DeletedAt === null ? null : Number(DeletedAt),
-        Revision: Number(Revision),
-        ValidFrom: Number(ValidFrom),
-      };
-      (Kind === "node" ? nodes : edges).push(row);
+    for (const values of await r.json<unknown[]>()) {
+      const row = revisionFromJson(Object.fromEntries(REVISION_COLUMNS.map((c, k) => [c, values[k]])) as unknown as RevisionJson);
+      (row.Kind === "node" ? nodes : edges).push(row);
     }
     return { nodes, edges };
   }

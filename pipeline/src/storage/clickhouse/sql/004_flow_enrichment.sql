@@ -84,3 +84,24 @@ SELECT
 -- (Side: the flows' Server column, which the Server alias below would shadow.)
 FROM (SELECT *, Server AS Side FROM {db}.flows WHERE Server != 'UNKNOWN' AND "Transport.Protocol" != '')
 GROUP BY Bucket, Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, ServerNetns, Client, ClientIP, ClientProc, ClientProcName, ClientNetns;
+
+-- The same matrix per hour, rolled up from flow_matrix as it is written: ranges of days read this one.
+CREATE TABLE IF NOT EXISTS {db}.flow_matrix_1h {on_cluster} AS {db}.flow_matrix
+ENGINE = {engine}AggregatingMergeTree{engine_args}
+PARTITION BY toYYYYMM(Bucket)
+ORDER BY (Bucket, Protocol, Server, Port, ServerProcName, Client, ClientProcName, ServerIP, ClientIP, ServerProc, ClientProc, ServerNetns, ClientNetns)
+TTL Bucket + toIntervalSecond({flows_ttl_seconds});
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.flow_matrix_1h_mv {on_cluster} TO {db}.flow_matrix_1h AS
+SELECT
+    toStartOfHour(Bucket) AS Bucket,
+    Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, ServerNetns, Client, ClientIP, ClientProc, ClientProcName, ClientNetns,
+    sum(ClientToServerBytes) AS ClientToServerBytes,
+    sum(ClientToServerPackets) AS ClientToServerPackets,
+    sum(ServerToClientBytes) AS ServerToClientBytes,
+    sum(ServerToClientPackets) AS ServerToClientPackets,
+    sum(Flows) AS Flows,
+    min(FirstSeen) AS FirstSeen,
+    max(LastSeen) AS LastSeen
+FROM {db}.flow_matrix
+GROUP BY Bucket, Protocol, Server, ServerIP, Port, ServerProc, ServerProcName, ServerNetns, Client, ClientIP, ClientProc, ClientProcName, ClientNetns;
