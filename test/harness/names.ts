@@ -45,3 +45,15 @@ export function pipelineEnv(
     SKYSTREAM_CLICKHOUSE_DATA_PATH: n.dataDir,
   };
 }
+
+/** SKYSTREAM_* variables for an agent publishing to those names' topics, plus `extra`. */
+export function agentEnv(n: ReturnType<typeof testNames>, bootstrap: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SKYSTREAM_KAFKA_BROKERS: bootstrap,
+    SKYSTREAM_KAFKA_TOPICS_PARTITIONS: "3",
+    SKYSTREAM_AGENT_HOST_ID: n.id,
+    SKYSTREAM_AGENT_TOPOLOGY_TOPIC: n.topology,
+    SKYSTREAM_AGENT_FLOW_TOPIC: n.flows,
+    ...extra,
+  };
+}

@@ -13,7 +13,7 @@ import { testKafka } from "../harness/kafka.ts";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
 import { NetnsLab, ip } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
-import { pipelineEnv, testNames } from "../harness/names.ts";
+import { agentEnv, pipelineEnv, testNames } from "../harness/names.ts";
 
 const SERVER = `
 import socket, sys
@@ -75,16 +75,14 @@ test(
     t.after(() => pipeline.kill("SIGKILL"));
     await pipeline.waitForOutput(/pipeline running/);
 
-    const agent = await startSkystream(["agent"], {
-      SKYSTREAM_KAFKA_BROKERS: bootstrap,
-      SKYSTREAM_KAFKA_TOPICS_PARTITIONS: "3",
-      SKYSTREAM_AGENT_HOST_ID: n.id,
-      SKYSTREAM_AGENT_TOPOLOGY_TOPIC: topics.topology,
-      SKYSTREAM_AGENT_FLOW_TOPIC: n.flows,
-      SKYSTREAM_AGENT_FLOW_TABLE_UPDATE: "1s",
-      SKYSTREAM_AGENT_TOPOLOGY_PROBES: JSON.stringify({ host: {}, netlink: {}, socketinfo: { interval: "200ms" } }),
-      SKYSTREAM_AGENT_FLOW_PROBES: JSON.stringify({ pcap: { interface: va, netns: a } }),
-    });
+    const agent = await startSkystream(
+      ["agent"],
+      agentEnv(n, bootstrap, {
+        SKYSTREAM_AGENT_FLOW_TABLE_UPDATE: "1s",
+        SKYSTREAM_AGENT_TOPOLOGY_PROBES: JSON.stringify({ host: {}, netlink: {}, socketinfo: { interval: "200ms" } }),
+        SKYSTREAM_AGENT_FLOW_PROBES: JSON.stringify({ pcap: { interface: va, netns: a } }),
+      }),
+    );
     t.after(() => agent.kill("SIGKILL"));
     await waitFor(
       "the topology in the pipeline",

@@ -11,7 +11,7 @@ import { testKafka } from "../harness/kafka.ts";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
 import { NetnsLab, ip } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
-import { pipelineEnv, testNames } from "../harness/names.ts";
+import { agentEnv, pipelineEnv, testNames } from "../harness/names.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,15 +28,13 @@ test("topology history through Kafka: At(t) at several instants, deleted namespa
   t.after(() => pipeline.kill("SIGKILL"));
   await pipeline.waitForOutput(/pipeline running/);
 
-  const agent = await startSkystream(["agent"], {
-    SKYSTREAM_KAFKA_BROKERS: bootstrap,
-    SKYSTREAM_KAFKA_TOPICS_PARTITIONS: "3",
-    SKYSTREAM_AGENT_HOST_ID: n.id,
-    SKYSTREAM_AGENT_TOPOLOGY_TOPIC: topic,
-    SKYSTREAM_AGENT_FLOW_TOPIC: n.flows,
-    SKYSTREAM_AGENT_TOPOLOGY_HEARTBEAT: "1s",
-    SKYSTREAM_AGENT_TOPOLOGY_PROBES: JSON.stringify({ host: {}, netlink: {} }),
-  });
+  const agent = await startSkystream(
+    ["agent"],
+    agentEnv(n, bootstrap, {
+      SKYSTREAM_AGENT_TOPOLOGY_HEARTBEAT: "1s",
+      SKYSTREAM_AGENT_TOPOLOGY_PROBES: JSON.stringify({ host: {}, netlink: {} }),
+    }),
+  );
   t.after(() => agent.kill("SIGKILL"));
   const written = () => pipeline.metric("skystream_sink_rows_inserted_total", { sink: "clickhouse_topology" });
   await waitFor("the snapshot in ClickHouse", async () => ((await written()) > 0 ? true : undefined), 60_000).catch((e: Error) => {

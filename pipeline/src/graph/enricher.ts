@@ -15,7 +15,7 @@ export interface EnricherOptions {
 }
 
 const ref = (n: NodeRevision | undefined): NodeRef | null => (n ? { ID: n.id, Name: n.row.Name, Type: n.row.Type, Host: n.row.Host } : null);
-const process = (s: SocketInfo | undefined): ProcessInfo | null =>
+const processOf = (s: SocketInfo | undefined): ProcessInfo | null =>
   s ? { Pid: s.Pid, Name: s.Name, Process: s.Process ?? "", Cmdline: s.Cmdline ?? "" } : null;
 const BROADCAST = "ff:ff:ff:ff:ff:ff";
 const SOCKET_PROTOCOLS = new Set(["TCP", "UDP"]);
@@ -104,7 +104,7 @@ export class Enricher {
     return {
       Node: ref(node),
       Netns: ns?.row.Type === "netns" ? ns.row.Name : "",
-      Process: process(sock),
+      Process: processOf(sock),
       Container: container?.row.Name ?? "",
       K8sNamespace: "",
       K8sPod: "",

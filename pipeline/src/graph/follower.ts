@@ -7,7 +7,8 @@ import { randomUUID } from "node:crypto";
 import { TOPOLOGY_DELTA, type AvroCodec, type TopologyDelta } from "@skystream/schemas";
 import { errorMessage, retry, type Bus, type Consumer, type Logger, type MessageBatch } from "@skystream/common";
 import { TopologyTables, type Storage } from "../storage/clickhouse/index.js";
-import { Materializer } from "../sinks/clickhouse-topology/materializer.js";
+import { Materializer, TOMBSTONE_MS } from "../sinks/clickhouse-topology/materializer.js";
+import { partitionKey } from "../sinks/partitions.js";
 import { TopologyIndex } from "./topology-index.js";
 
 export interface GraphFollowerOptions {
@@ -18,8 +19,6 @@ export interface GraphFollowerOptions {
   retireAfterMs: number;
   groupPrefix: string;
 }
-
-const TOMBSTONE_MS = 3_600_000;
 
 export class GraphFollower {
   readonly index: TopologyIndex;
@@ -79,7 +78,7 @@ export class GraphFollower {
   }
 
   private intake(batch: MessageBatch): Promise<void> {
-    this.seenPartitions.add(`${batch.topic}\u0000${batch.partition}`);
+    this.seenPartitions.add(partitionKey(batch.topic, batch.partition));
     for (const msg of batch.messages) {
       try {
         const { value: d } = this.codec.decode<TopologyDelta>(msg.value ?? Buffer.alloc(0), TOPOLOGY_DELTA);

@@ -46,6 +46,7 @@ import { Enricher } from "../../graph/enricher.js";
 import { GraphFollower } from "../../graph/follower.js";
 import { DeadLetters, type DeadLetter } from "../../dead-letters.js";
 import { commitOffsets } from "../commit.js";
+import { partitionKey } from "../partitions.js";
 import { SinkLedger, flowsInsert, type LedgerRange } from "../../storage/clickhouse/index.js";
 import type { Sink, SinkDeps } from "../types.js";
 import type { ClickhouseFlowsConfig } from "./config.js";
@@ -86,7 +87,6 @@ interface PartitionState {
 const ENRICHMENT_FIELDS = ["capture_node", "a_node", "b_node", "a_process", "b_process", "server"] as const;
 type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
 
-const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const rowsOf = (b: Batch) => b.rows + b.dead.length;
 
 export class ClickhouseFlowSink implements Sink {

@@ -9,6 +9,7 @@
 // are deleted. While a snapshot is open its partition's commit stays at SNAPSHOT_BEGIN, so a replay
 // always sees a whole snapshot.
 import type { TopologyDelta, Node as AvroNode, Edge as AvroEdge } from "@skystream/schemas";
+import { partitionKey } from "../partitions.js";
 import type { ElementKind as Kind, TopologyOrigin, TopologyRevision, TopologyRows } from "../../storage/clickhouse/index.js";
 
 export type Revision = TopologyRevision;
@@ -53,7 +54,7 @@ const versionParts = (v: bigint): [number, number] => [Number(v >> 20n), Number(
 const key = (kind: Kind, id: string) => (kind === "node" ? "n" : "e") + id;
 
 /** A deleted element is remembered this long, so a replayed older delta cannot bring it back. */
-const TOMBSTONE_MS = 3_600_000;
+export const TOMBSTONE_MS = 3_600_000;
 
 export interface MaterializerCounters {
   applied: number;
@@ -206,7 +207,7 @@ export class Materializer {
   retire(partitions: Set<string>, afterMs: number, now = Date.now()): string[] {
     const retired: string[] = [];
     for (const o of this.origins.values()) {
-      if (o.row.Retired || now - o.arrival < afterMs || !partitions.has(`${o.row.Topic}\u0000${o.row.Partition}`)) continue;
+      if (o.row.Retired || now - o.arrival < afterMs || !partitions.has(partitionKey(o.row.Topic, o.row.Partition))) continue;
       const at = Math.max(now, o.row.LastSeen + 1, o.vt + 1);
       for (const k of [...o.elements]) this.remove(k, at, 0xfffff);
       o.snapshot = undefined;
@@ -226,11 +227,6 @@ export class Materializer {
     for (const o of this.origins.values())
       if (o.snapshot && o.row.Partition === partition && o.row.Topic === topic && (min === undefined || o.snapshot.offset < min)) min = o.snapshot.offset;
     return min;
-  }
-
-  /** Origins currently read from a partition. */
-  originsOf(topic: string, partition: number): string[] {
-    return [...this.origins.values()].filter((o) => o.row.Topic === topic && o.row.Partition === partition).map((o) => o.row.Origin);
   }
 
   /** Rows to write since the last call. */

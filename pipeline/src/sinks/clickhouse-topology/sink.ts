@@ -15,10 +15,8 @@ import { TopologyTables } from "../../storage/clickhouse/index.js";
 import { sinkMetrics, type SinkMetrics } from "../clickhouse-flows/metrics.js";
 import type { Sink, SinkDeps } from "../types.js";
 import type { ClickhouseTopologyConfig } from "./config.js";
-import { Materializer } from "./materializer.js";
-
-const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-const TOMBSTONE_HORIZON_MS = 3_600_000;
+import { Materializer, TOMBSTONE_MS } from "./materializer.js";
+import { partitionKey } from "../partitions.js";
 
 interface PartitionState {
   topic: string;
@@ -148,7 +146,7 @@ export class ClickhouseTopologySink implements Sink {
   /** Takes over a partition: its origins' state as stored, after everything of ours is written. */
   private async load(topic: string, partition: number): Promise<void> {
     await this.settle();
-    const stored = await retry(() => this.tables.loadPartition(topic, partition, Date.now() - TOMBSTONE_HORIZON_MS), {
+    const stored = await retry(() => this.tables.loadPartition(topic, partition, Date.now() - TOMBSTONE_MS), {
       attempts: this.stopping ? 3 : undefined,
       onError: (err, attempt, wait) =>
         this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "loading the partition's topology failed; retrying"),
