@@ -1,4 +1,5 @@
 // Bus over kafkajs (pure JavaScript Kafka client).
+import "./kafkajs-patches.js";
 import kafkajs from "kafkajs";
 import { compressFrame, decompressFrame } from "lz4-napi";
 import type { Logger } from "pino";

@@ -48,10 +48,8 @@ export class Enricher {
     let bSock: SocketInfo | undefined;
     let server: FlowEnrichment["Server"] = "UNKNOWN";
     if (SOCKET_PROTOCOLS.has(proto) && a.ip && b.ip) {
-      const own = (e: End, o: End, ns: NodeRevision | undefined) =>
-        this.index.socket(proto, e.ip, e.port, o.ip, o.port, t0, t1, ns?.id) ?? (ns ? undefined : this.index.socket(proto, e.ip, e.port, o.ip, o.port, t0, t1));
-      const ao = own(a, b, aNs);
-      const bo = own(b, a, bNs);
+      const ao = this.ownSocket(proto, a, b, aNs, t0, t1);
+      const bo = this.ownSocket(proto, b, a, bNs, t0, t1);
       aSock = ao?.socket;
       bSock = bo?.socket;
       aNs ??= ao?.ns;
@@ -77,6 +75,12 @@ export class Enricher {
       B: this.endpoint(bNode, bNs, bSock, t0, t1),
       Server: server,
     };
+  }
+
+  /** The socket of end `e` talking to `o`: on e's namespace when it is known, else on any. */
+  private ownSocket(proto: string, e: End, o: End, ns: NodeRevision | undefined, t0: number, t1: number) {
+    const found = this.index.socket(proto, e.ip, e.port, o.ip, o.port, t0, t1, ns?.id);
+    return found || ns ? found : this.index.socket(proto, e.ip, e.port, o.ip, o.port, t0, t1);
   }
 
   private endpointNode(e: End, capture: NodeRevision | undefined, t0: number, t1: number): NodeRevision | undefined {

@@ -16,7 +16,7 @@
 // Enrichment (on by default): each valid flow gets its Enrichment (capture node, nodes, namespaces and
 // processes at both ends, server side) from a GraphFollower, as of the flow's own time. The enriched body
 // is the original body with its null Enrichment replaced (Enrichment is FlowRecord's last field, so this
-// is an append, not a re-encoding). Enriched flows are also published to the enriched topic after their
+// is an append, not a re-encoding). Enriched flows are also published to the enriched topic alongside their
 // insert and before the commit: at least once there (a consumer dedups on UUID + Last).
 import {
   FLOW_RECORD,
@@ -119,6 +119,8 @@ export class ClickhouseFlowSink implements Sink {
   private readonly enrichedWriter?: { entry: SchemaEntry; type: avro.Type };
   /** skystream_enrichment_total children, [field][found ? 1 : 0]: no label lookup per flow. */
   private readonly enrichment: Record<EnrichmentField, [Counter.Internal, Counter.Internal]>;
+  /** Flows counted since the last flush, [2 × field index + found]. */
+  private readonly enrichmentCounts = new Array<number>(2 * ENRICHMENT_FIELDS.length).fill(0);
 
   constructor(
     readonly id: string,
@@ -252,6 +254,7 @@ export class ClickhouseFlowSink implements Sink {
       }
     }
     this.m.recordsIn.inc({ sink: this.id, topic: batch.topic }, batch.messages.length);
+    this.flushEnrichmentCounts();
     this.m.buffered.set(this.bufferedRows());
     // Memory stays bounded: past max_buffered_rows, intake (and so consumption) waits for the writer.
     void this.write();
@@ -320,14 +323,25 @@ export class ClickhouseFlowSink implements Sink {
     return out;
   }
 
+  /** Counted here per flow, added to skystream_enrichment_total per batch of messages. */
   private countEnrichment(e: FlowEnrichment): void {
-    const c = this.enrichment;
-    c.capture_node[e.CaptureNode ? 1 : 0].inc();
-    c.a_node[e.A?.Node ? 1 : 0].inc();
-    c.b_node[e.B?.Node ? 1 : 0].inc();
-    c.a_process[e.A?.Process ? 1 : 0].inc();
-    c.b_process[e.B?.Process ? 1 : 0].inc();
-    c.server[e.Server !== "UNKNOWN" ? 1 : 0].inc();
+    const n = this.enrichmentCounts;
+    n[e.CaptureNode ? 1 : 0]!++;
+    n[e.A?.Node ? 3 : 2]!++;
+    n[e.B?.Node ? 5 : 4]!++;
+    n[e.A?.Process ? 7 : 6]!++;
+    n[e.B?.Process ? 9 : 8]!++;
+    n[e.Server !== "UNKNOWN" ? 11 : 10]!++;
+  }
+
+  private flushEnrichmentCounts(): void {
+    const n = this.enrichmentCounts;
+    ENRICHMENT_FIELDS.forEach((field, i) => {
+      for (const found of [0, 1] as const) {
+        if (n[2 * i + found]! > 0) this.enrichment[field][found].inc(n[2 * i + found]);
+        n[2 * i + found] = 0;
+      }
+    });
   }
 
   private cut(st: PartitionState): void {
@@ -416,6 +430,20 @@ export class ClickhouseFlowSink implements Sink {
         this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "sink ledger write failed; retrying (consumption paused)");
       },
     });
+    // Enriched flows are published while the inserts run (the engine parses on its own threads, the
+    // producer encodes on this one); both finish before the commit.
+    const enriched = batches.flatMap((b) => b.enriched);
+    const topic = this.cfg.enrichment.topic;
+    const published =
+      enriched.length === 0
+        ? undefined
+        : retry(() => this.deps.producer.send(topic, enriched), {
+            attempts,
+            onError: (err, attempt, wait) =>
+              this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait, topic }, "enriched flows produce failed; retrying"),
+          });
+    // A failed insert must not leave the publication's rejection unhandled: it is awaited below or dropped here.
+    published?.catch(() => undefined);
     for (const b of batches) {
       if (b.rows === 0 || !this.live(b)) continue;
       // One insert per writer schema (ClickHouse reads each with its own structure); the split is a
@@ -441,15 +469,7 @@ export class ClickhouseFlowSink implements Sink {
       this.m.rowsInserted.inc(b.rows);
       this.m.batchRows.observe(b.rows);
     }
-    const enriched = batches.flatMap((b) => b.enriched);
-    if (enriched.length > 0) {
-      const topic = this.cfg.enrichment.topic;
-      await retry(() => this.deps.producer.send(topic, enriched), {
-        attempts,
-        onError: (err, attempt, wait) =>
-          this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait, topic }, "enriched flows produce failed; retrying"),
-      });
-    }
+    await published;
     const dead = batches.flatMap((b) => b.dead);
     if (dead.length > 0) {
       await retry(() => this.dlq.send(dead), {
