@@ -16,7 +16,10 @@ export const clickhouseConfig = section({
   /** How long flow rows are kept. */
   flows_ttl: duration("15d"),
   /** Cluster name for ON CLUSTER DDL; empty on a single server or chDB. */
-  cluster: z.string().default(""),
+  cluster: z
+    .string()
+    .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, { message: "expected a cluster name (an identifier)" })
+    .default(""),
   /** Per-request timeout against a server. */
   request_timeout: duration("60s"),
 });

@@ -110,14 +110,20 @@ export function compileFlowsInsert(writer: avro.Schema): { sql: string; structur
   return c;
 }
 
-export function flowsInsert(database: string, writer: avro.Schema, containers: Buffer[], dedupToken?: string): AvroInsert {
+/**
+ * The insert of one writer schema's containers into `flows` or, on a cluster, into `flows_all` in the
+ * foreground (each shard's part lands, with the deduplication token, before the insert returns).
+ */
+export function flowsInsert(where: { database: string; cluster?: string }, writer: avro.Schema, containers: Buffer[], dedupToken?: string): AvroInsert {
   const { sql, structure } = compileFlowsInsert(writer);
+  const table = where.cluster ? `${where.database}.flows_all` : `${where.database}.flows`;
   return {
-    insertSelect: sql.replace("{db}", database),
+    insertSelect: sql.replace("{db}.flows", table),
     structure,
     containers,
     settings: {
       input_format_avro_allow_missing_fields: 1,
+      ...(where.cluster ? { distributed_foreground_insert: 1 } : {}),
       ...(dedupToken ? { insert_deduplication_token: dedupToken } : {}),
     },
   };

@@ -10,6 +10,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Applied only with clickhouse.cluster set (and recorded only then). */
+  clusterOnly?: boolean;
 }
 
 const sqlFile = (name: string) => readFileSync(new URL(`./sql/${name}`, import.meta.url), "utf8");
@@ -20,26 +22,37 @@ export const MIGRATIONS: Migration[] = [
   { version: 3, name: "topology", sql: sqlFile("003_topology.sql") },
   { version: 4, name: "flow_enrichment", sql: sqlFile("004_flow_enrichment.sql") },
   { version: 5, name: "socket_matrix", sql: sqlFile("005_socket_matrix.sql") },
+  { version: 6, name: "distributed", sql: sqlFile("006_distributed.sql"), clusterOnly: true },
 ];
 
 /**
- * Fills {db}, {on_cluster}, {engine} (Replicated or nothing), {engine_args} (the replication arguments in
- * parentheses, for engines without arguments of their own), {replica_args} (the same, followed by a comma,
- * before an engine's own arguments) and {flows_ttl_seconds}.
+ * Fills {db}, {cluster}, {on_cluster}, {engine} (Replicated or nothing) and {flows_ttl_seconds}, and the
+ * replication arguments: {engine_args} (in parentheses, for engines without arguments of their own) and
+ * {replica_args} (followed by a comma, before an engine's own arguments) for tables sharded across the
+ * cluster (flows and the flow matrix); {global_engine_args} and {global_replica_args} for tables every
+ * server holds whole (the sink ledger and the topology: small, and read by whichever pipeline takes a
+ * partition over, whatever its shard).
  */
 export function renderSql(sql: string, cfg: ClickhouseConfig): string {
   const replicated = cfg.cluster !== "";
   // {shard} and {replica} are the servers' macros; {database} and {table} are expanded by ClickHouse itself.
-  const replication = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'";
+  const sharded = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'";
+  const global = "'/clickhouse/tables/all/{database}/{table}', '{replica}'";
   const vars: Record<string, string> = {
     db: cfg.database,
+    cluster: cfg.cluster,
     on_cluster: replicated ? `ON CLUSTER ${cfg.cluster}` : "",
     engine: replicated ? "Replicated" : "",
-    engine_args: replicated ? `(${replication})` : "",
-    replica_args: replicated ? `${replication}, ` : "",
+    engine_args: replicated ? `(${sharded})` : "",
+    replica_args: replicated ? `${sharded}, ` : "",
+    global_engine_args: replicated ? `(${global})` : "",
+    global_replica_args: replicated ? `${global}, ` : "",
     flows_ttl_seconds: String(Math.round(cfg.flows_ttl / 1000)),
   };
-  return sql.replace(/\{(db|on_cluster|engine|engine_args|replica_args|flows_ttl_seconds)\}/g, (_, k: string) => vars[k]!);
+  return sql.replace(
+    /\{(db|cluster|on_cluster|engine|engine_args|replica_args|global_engine_args|global_replica_args|flows_ttl_seconds)\}/g,
+    (_, k: string) => vars[k]!,
+  );
 }
 
 export async function migrate(storage: Storage, cfg: ClickhouseConfig, log: Logger): Promise<number[]> {
@@ -57,7 +70,7 @@ export async function migrate(storage: Storage, cfg: ClickhouseConfig, log: Logg
   );
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
-    if (done.has(m.version)) continue;
+    if (done.has(m.version) || (m.clusterOnly && !cfg.cluster)) continue;
     for (const stmt of splitStatements(renderSql(m.sql, cfg))) await c.command({ query: stmt });
     await c.insert({ table: `${cfg.database}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: "JSONEachRow" });
     applied.push(m.version);

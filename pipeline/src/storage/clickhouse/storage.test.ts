@@ -10,6 +10,7 @@ import type avro from "avsc";
 import { AvroCodec, FLOW_RECORD, FRAME_HEADER_SIZE, buildContainer, builtinCatalog, entry } from "@skystream/schemas";
 import { syntheticFlow } from "@skystream/schemas/testing/flows";
 import { clickhouseConfig, flowsInsert, migrate, openStorage, splitStatements } from "./index.js";
+import { MIGRATIONS, renderSql } from "./migrations.js";
 
 const log = pino({ level: "warn" });
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -66,9 +67,9 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
     },
   };
   // One insert per writer schema: v1, the current one (with the enrichment), and a newer one (v99 fixture).
-  await storage.insertAvro(flowsInsert(cfg.database, v1Codec.schema(1)!.schema, [buildContainer(v1Codec.schema(1)!.schema, v1Bodies)]));
-  await storage.insertAvro(flowsInsert(cfg.database, current.schema(4)!.schema, [buildContainer(current.schema(4)!.schema, [body(current, enriched)])]));
-  await storage.insertAvro(flowsInsert(cfg.database, v2Codec.schema(1001)!.schema, [buildContainer(v2Codec.schema(1001)!.schema, v2Bodies)]));
+  await storage.insertAvro(flowsInsert(cfg, v1Codec.schema(1)!.schema, [buildContainer(v1Codec.schema(1)!.schema, v1Bodies)]));
+  await storage.insertAvro(flowsInsert(cfg, current.schema(4)!.schema, [buildContainer(current.schema(4)!.schema, [body(current, enriched)])]));
+  await storage.insertAvro(flowsInsert(cfg, v2Codec.schema(1001)!.schema, [buildContainer(v2Codec.schema(1001)!.schema, v2Bodies)]));
 
   const rows = await (
     await storage.client.query({
@@ -135,4 +136,31 @@ test("SQL files split into statements, comments dropped", () => {
     "CREATE TABLE a (x UInt8) ENGINE = Memory",
     "SELECT 1",
   ]);
+});
+
+test("on a cluster: every migration statement parses, runs ON CLUSTER, replicates (sharded or whole) and reads through Distributed tables", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "skystream-storage-cluster-"));
+  const storage = await openStorage(clickhouseConfig.parse({ data_path: dir }), log);
+  t.after(() => storage.close());
+  const cfg = clickhouseConfig.parse({ url: "http://ch:8123", cluster: "sky", database: "sky_db" });
+  const statements = MIGRATIONS.flatMap((m) => splitStatements(renderSql(m.sql, cfg)));
+  // The engine's own parser (no cluster here to run them on).
+  for (const stmt of statements) await storage.client.query({ query: `EXPLAIN AST ${stmt}`, format: "TabSeparated" }).then((r) => r.text());
+  const creates = statements.filter((s) => /^(CREATE|ALTER)/.test(s));
+  for (const s of creates) assert.match(s, /^(CREATE (MATERIALIZED )?\w+|ALTER TABLE) (IF NOT EXISTS )?sky_db\.\w+ ON CLUSTER sky\b/, s.slice(0, 80));
+  const engineOf = (table: string) => statements.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS sky_db.${table} `))!.match(/ENGINE = ([^\n]+)/)![1]!;
+  for (const table of ["flows", "flow_matrix", "flow_matrix_1h"])
+    assert.match(engineOf(table), /^Replicated\w*MergeTree\('\/clickhouse\/tables\/\{shard\}\//, table);
+  for (const table of ["sink_ledger", "topology_live", "topology_archive", "topology_origins"])
+    assert.match(engineOf(table), /^Replicated\w*MergeTree\('\/clickhouse\/tables\/all\//, table);
+  assert.equal(engineOf("flows_all"), "Distributed(sky, sky_db, flows, cityHash64(UUID))");
+  assert.equal(engineOf("flow_matrix_all"), "Distributed(sky, sky_db, flow_matrix)");
+  // The sink writes through the Distributed table, in the foreground, with its token.
+  const ins = flowsInsert({ database: "sky_db", cluster: "sky" }, new AvroCodec().writerFor(FLOW_RECORD).schema, [], "t:0:0:0-9");
+  assert.match(ins.insertSelect, /^\s*(--.*\n)*\s*INSERT INTO sky_db\.flows_all \(/);
+  assert.deepEqual({ fg: ins.settings.distributed_foreground_insert, token: ins.settings.insert_deduplication_token }, { fg: 1, token: "t:0:0:0-9" });
+  // Single server: no Distributed migration, plain engines.
+  const single = clickhouseConfig.parse({});
+  assert.ok(!MIGRATIONS.filter((m) => !m.clusterOnly).some((m) => /Replicated|ON CLUSTER|Distributed/.test(renderSql(m.sql, single))));
+  await assert.rejects(openStorage({ ...cfg, url: "" }, log), /needs clickhouse.url/);
 });

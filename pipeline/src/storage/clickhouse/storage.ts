@@ -32,6 +32,8 @@ export interface Storage {
   readonly kind: "chdb" | "http";
   readonly client: ClickHouseClient;
   readonly database: string;
+  /** The cluster DDL and inserts target (clickhouse.cluster); empty on a single server or the embedded engine. */
+  readonly cluster: string;
   insertAvro(ins: AvroInsert): Promise<void>;
   /** Inserts serialized rows without building objects (the embedded engine reads them from a spool file). */
   insertRaw(ins: RawInsert): Promise<void>;
@@ -54,6 +56,7 @@ const settingsClause = (settings: ClickHouseSettings | undefined) => {
 
 class ChdbStorage implements Storage {
   readonly kind = "chdb";
+  readonly cluster = "";
   private readonly spool: string;
   constructor(
     readonly client: ClickHouseClient,
@@ -108,6 +111,7 @@ class HttpStorage implements Storage {
   constructor(
     readonly client: ClickHouseClient,
     readonly database: string,
+    readonly cluster: string,
   ) {}
 
   async insertAvro(ins: AvroInsert): Promise<void> {
@@ -159,8 +163,9 @@ export async function openStorage(cfg: ClickhouseConfig, log: Logger): Promise<S
       clickhouse_settings: { date_time_input_format: "best_effort" },
     });
     log.info({ url: cfg.url, database: cfg.database }, "clickhouse: server");
-    return new HttpStorage(client, cfg.database);
+    return new HttpStorage(client, cfg.database, cfg.cluster);
   }
+  if (cfg.cluster) throw new SkystreamError("SKY_ERR_CH_CONFIG", `clickhouse.cluster (${cfg.cluster}) needs clickhouse.url: the embedded engine is one server`);
   const path = resolve(cfg.data_path);
   mkdirSync(path, { recursive: true });
   let createChdbConnection: (o: { path: string }) => unknown;

@@ -14,5 +14,5 @@ CREATE TABLE IF NOT EXISTS {db}.sink_ledger {on_cluster}
     Version UInt64,
     Time DateTime64(3) DEFAULT now64(3)
 )
-ENGINE = {engine}ReplacingMergeTree{engine_args}
+ENGINE = {engine}ReplacingMergeTree{global_engine_args}
 ORDER BY (Sink, Topic, Partition);

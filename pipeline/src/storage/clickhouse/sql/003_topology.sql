@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS {db}.topology_live {on_cluster}
     Version UInt64,
     Deleted UInt8
 )
-ENGINE = {engine}ReplacingMergeTree({replica_args}Version, Deleted)
+ENGINE = {engine}ReplacingMergeTree({global_replica_args}Version, Deleted)
 ORDER BY (Kind, ID);
 
 CREATE TABLE IF NOT EXISTS {db}.topology_archive {on_cluster}
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS {db}.topology_archive {on_cluster}
     INDEX idx_valid_to ValidTo TYPE minmax GRANULARITY 1
 )
 -- A revision written twice (a replay after a crash) has the same key and collapses.
-ENGINE = {engine}ReplacingMergeTree{engine_args}
+ENGINE = {engine}ReplacingMergeTree{global_engine_args}
 PARTITION BY toYYYYMM(ValidTo)
 ORDER BY (Kind, ID, ValidFrom);
 
@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS {db}.topology_origins {on_cluster}
     RetiredAt Nullable(DateTime64(3)),
     Version UInt64
 )
-ENGINE = {engine}ReplacingMergeTree({replica_args}Version)
+ENGINE = {engine}ReplacingMergeTree({global_replica_args}Version)
 ORDER BY Origin;
 
 CREATE VIEW IF NOT EXISTS {db}.topology_history {on_cluster} AS
