@@ -38,7 +38,7 @@ export async function rawIngest(flows: number): Promise<{ rowsPerSec: number; by
   const t0 = performance.now();
   for (let off = 0; off < flows; off += 25_000) {
     const containers = bodies.map((b) => buildContainer(schema, b.slice(off, off + 25_000)));
-    await storage.insertAvro(flowsInsert(cfg.database, schema, containers));
+    await storage.insertAvro(flowsInsert(cfg, schema, containers));
   }
   best = flows / ((performance.now() - t0) / 1000);
   const [parts] = await (

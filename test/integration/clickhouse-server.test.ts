@@ -143,8 +143,8 @@ test("the ClickHouse stand-in serves @clickhouse/client and HttpStorage like a s
       const N = 3000;
       const bodies = Array.from({ length: N }, (_, i) => body(i));
       const containers = [buildContainer(schema, bodies.slice(0, N / 2)), buildContainer(schema, bodies.slice(N / 2))];
-      await storage.insertAvro(flowsInsert(cfg.database, schema, containers, "flows:0:0:0-2999"));
-      await storage.insertAvro(flowsInsert(cfg.database, schema, containers, "flows:0:0:0-2999"));
+      await storage.insertAvro(flowsInsert(cfg, schema, containers, "flows:0:0:0-2999"));
+      await storage.insertAvro(flowsInsert(cfg, schema, containers, "flows:0:0:0-2999"));
       const [r] = await rows<Record<string, string>>(
         storage.client,
         `SELECT count() AS n, uniqExact(UUID) AS u, sum("LastUpdateMetric.ABPackets") AS abp, sum("LastUpdateMetric.BABytes") AS bab,
@@ -164,7 +164,7 @@ test("the ClickHouse stand-in serves @clickhouse/client and HttpStorage like a s
       assert.equal(Number(r!.bab), bab);
       assert.equal(Number(r!.tmin), NOW);
       assert.match(r!.na!, /^::ffff:198\.18\./);
-      await storage.insertAvro(flowsInsert(cfg.database, schema, containers, "flows:0:0:3000-5999"));
+      await storage.insertAvro(flowsInsert(cfg, schema, containers, "flows:0:0:3000-5999"));
       const [again] = await rows<{ n: string }>(storage.client, "SELECT count() AS n FROM sky_http.flows");
       assert.equal(Number(again!.n), 2 * N, "another token inserts again");
       await storage.healthcheck();

@@ -452,7 +452,7 @@ export class ClickhouseFlowSink implements Sink {
       for (const [schemaId, bodies] of b.bodies) {
         const token = !this.durable ? undefined : b.bodies.size > 1 ? `${range}/s${schemaId}` : range;
         const schema = this.deps.codec.schema(schemaId)!.schema;
-        const ins = flowsInsert(this.deps.storage.database, schema, this.containers(schema, bodies), token);
+        const ins = flowsInsert(this.deps.storage, schema, this.containers(schema, bodies), token);
         await retry(() => this.deps.storage.insertAvro(ins), {
           initialMs: 200,
           maxMs: 10_000,
