@@ -158,7 +158,7 @@ test("on a cluster: every migration statement parses, runs ON CLUSTER, replicate
   // The sink writes through the Distributed table, in the foreground, with its token.
   const ins = flowsInsert({ database: "sky_db", cluster: "sky" }, new AvroCodec().writerFor(FLOW_RECORD).schema, [], "t:0:0:0-9");
   assert.match(ins.insertSelect, /^\s*(--.*\n)*\s*INSERT INTO sky_db\.flows_all \(/);
-  assert.deepEqual({ fg: ins.settings.distributed_foreground_insert, token: ins.settings.insert_deduplication_token }, { fg: 1, token: "t:0:0:0-9" });
+  assert.deepEqual({ fg: ins.settings?.distributed_foreground_insert, token: ins.settings?.insert_deduplication_token }, { fg: 1, token: "t:0:0:0-9" });
   // Single server: no Distributed migration, plain engines.
   const single = clickhouseConfig.parse({});
   assert.ok(!MIGRATIONS.filter((m) => !m.clusterOnly).some((m) => /Replicated|ON CLUSTER|Distributed/.test(renderSql(m.sql, single))));
