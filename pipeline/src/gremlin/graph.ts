@@ -1,0 +1,103 @@
+// The graph a Gremlin query runs on: the live topology, the topology at a time t (from ClickHouse), or a
+// subgraph built by SubGraph(). Elements have Skydive's shape: identity and bookkeeping at the top,
+// everything else (Name, Type, RelationType, addresses…) in Metadata.
+
+export interface GraphNode {
+  ID: string;
+  Host: string;
+  Origin: string;
+  CreatedAt: number;
+  UpdatedAt: number;
+  DeletedAt?: number | null;
+  Revision: number;
+  Metadata: Record<string, unknown>;
+}
+
+export interface GraphEdge extends GraphNode {
+  Parent: string;
+  Child: string;
+}
+
+export interface QueryGraph {
+  nodes(): Iterable<GraphNode>;
+  edges(): Iterable<GraphEdge>;
+  node(id: string): GraphNode | undefined;
+  edge(id: string): GraphEdge | undefined;
+  /** Edges whose Parent is the node. */
+  outEdges(id: string): readonly GraphEdge[];
+  /** Edges whose Child is the node. */
+  inEdges(id: string): readonly GraphEdge[];
+}
+
+const NONE: readonly GraphEdge[] = Object.freeze([]);
+
+/** A graph held in maps, with adjacency lists; edges whose ends are missing are kept out. */
+export class MemoryGraph implements QueryGraph {
+  private readonly nodeMap = new Map<string, GraphNode>();
+  private readonly edgeMap = new Map<string, GraphEdge>();
+  private readonly out = new Map<string, GraphEdge[]>();
+  private readonly in = new Map<string, GraphEdge[]>();
+
+  constructor(nodes: Iterable<GraphNode> = [], edges: Iterable<GraphEdge> = []) {
+    for (const n of nodes) this.nodeMap.set(n.ID, n);
+    for (const e of edges) this.addEdge(e);
+  }
+
+  addEdge(e: GraphEdge): void {
+    if (!this.nodeMap.has(e.Parent) || !this.nodeMap.has(e.Child) || this.edgeMap.has(e.ID)) return;
+    this.edgeMap.set(e.ID, e);
+    let o = this.out.get(e.Parent);
+    if (!o) this.out.set(e.Parent, (o = []));
+    o.push(e);
+    let i = this.in.get(e.Child);
+    if (!i) this.in.set(e.Child, (i = []));
+    i.push(e);
+  }
+
+  get nodeCount(): number {
+    return this.nodeMap.size;
+  }
+  get edgeCount(): number {
+    return this.edgeMap.size;
+  }
+  nodes(): Iterable<GraphNode> {
+    return this.nodeMap.values();
+  }
+  edges(): Iterable<GraphEdge> {
+    return this.edgeMap.values();
+  }
+  node(id: string): GraphNode | undefined {
+    return this.nodeMap.get(id);
+  }
+  edge(id: string): GraphEdge | undefined {
+    return this.edgeMap.get(id);
+  }
+  outEdges(id: string): readonly GraphEdge[] {
+    return this.out.get(id) ?? NONE;
+  }
+  inEdges(id: string): readonly GraphEdge[] {
+    return this.in.get(id) ?? NONE;
+  }
+}
+
+/** Top-level fields a key may name when Metadata has no such key. */
+const TOP_LEVEL = new Set(["ID", "Host", "Origin", "CreatedAt", "UpdatedAt", "DeletedAt", "Revision", "Parent", "Child"]);
+
+/**
+ * The value at a dotted key: Metadata first (nested maps followed by dots, 'Ovs.Metric.RxBytes'), then an
+ * element's own field. Undefined when absent.
+ */
+export function valueAt(el: GraphNode, key: string): unknown {
+  const md = el.Metadata;
+  if (key in md) return md[key];
+  if (key.includes(".")) {
+    let v: unknown = md;
+    for (const part of key.split(".")) {
+      if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+      v = (v as Record<string, unknown>)[part];
+      if (v === undefined) break;
+    }
+    if (v !== undefined) return v;
+  }
+  return TOP_LEVEL.has(key) ? (el as unknown as Record<string, unknown>)[key] : undefined;
+}

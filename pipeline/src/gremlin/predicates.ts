@@ -1,0 +1,137 @@
+// Values and predicates in Has(), HasEither(), V(k, v) and friends. A matcher gets the value at the key
+// (undefined when the element has no such key). A list value (IPV4, Captures…) matches when one of its
+// elements does; the negative predicates (NE, NEE, Without, Outside) hold when none does.
+import { BlockList, isIP } from "node:net";
+import { GremlinError, type Arg } from "./parse.js";
+
+export type Matcher = (v: unknown) => boolean;
+
+type Scalar = string | number | boolean;
+
+const describeArg = (a: Arg) => (a.kind === "call" ? `${a.name}(…)` : a.kind === "traversal" ? "a traversal" : JSON.stringify(a.value));
+
+/** A literal argument: string, number, TRUE/FALSE. */
+export function scalar(a: Arg | undefined, what: string, pos: number): Scalar {
+  if (!a) throw new GremlinError(`missing ${what} at ${pos}`, pos, what);
+  if (a.kind === "string" || a.kind === "number") return a.value;
+  if (a.kind === "word" && (a.value === "TRUE" || a.value === "FALSE")) return a.value === "TRUE";
+  throw new GremlinError(`expected ${what} at ${a.pos}, found ${describeArg(a)}`, a.pos, what);
+}
+
+export function numberArg(a: Arg | undefined, what: string, pos: number): number {
+  const v = scalar(a, what, pos);
+  if (typeof v !== "number") throw new GremlinError(`expected ${what} (a number) at ${a!.pos}, found ${JSON.stringify(v)}`, a!.pos, `${what} (a number)`);
+  return v;
+}
+
+export function stringArg(a: Arg | undefined, what: string, pos: number): string {
+  const v = scalar(a, what, pos);
+  if (typeof v !== "string") throw new GremlinError(`expected ${what} (a string) at ${a!.pos}, found ${JSON.stringify(v)}`, a!.pos, `${what} (a string)`);
+  return v;
+}
+
+const eq = (v: unknown, x: Scalar) => v === x || (typeof x === "number" && typeof v === "bigint" && Number(v) === x);
+const any = (v: unknown, test: (x: unknown) => boolean) => (Array.isArray(v) ? v.some(test) : test(v));
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined);
+
+function ipRange(cidr: string, pos: number, v4only: boolean): Matcher {
+  const [addr, bits] = cidr.split("/");
+  const family = isIP(addr ?? "");
+  const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
+  if (family === 0 || (v4only && family !== 4) || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32))
+    throw new GremlinError(`expected an ${v4only ? "IPv4 " : ""}CIDR at ${pos}, found ${JSON.stringify(cidr)}`, pos, "a CIDR such as '198.18.0.0/15'");
+  const list = new BlockList();
+  const type = family === 6 ? "ipv6" : "ipv4";
+  list.addSubnet(addr!, prefix, type);
+  return (v) =>
+    any(v, (x) => {
+      if (typeof x !== "string") return false;
+      const ip = x.split("/")[0]!;
+      const f = isIP(ip);
+      return f !== 0 && (f === 6 ? "ipv6" : "ipv4") === type && list.check(ip, type);
+    });
+}
+
+/** The matcher an argument stands for: a literal is equality, a call a predicate. */
+export function matcher(a: Arg): Matcher {
+  if (a.kind !== "call") {
+    const x = scalar(a, "a value or a predicate", a.pos);
+    return (v) => any(v, (e) => eq(e, x));
+  }
+  const args = a.args;
+  const n = (i: number) => numberArg(args[i], `argument ${i + 1} of ${a.name}`, a.pos);
+  const need = (count: number) => {
+    if (args.length !== count) throw new GremlinError(`${a.name} takes ${count} argument${count > 1 ? "s" : ""} at ${a.pos}, got ${args.length}`, a.pos);
+  };
+  switch (a.name) {
+    case "NE": {
+      need(1);
+      const x = scalar(args[0], "a value", a.pos);
+      return (v) => v !== undefined && !any(v, (e) => eq(e, x));
+    }
+    case "NEE": {
+      need(1);
+      const x = scalar(args[0], "a value", a.pos);
+      return (v) => v === undefined || !any(v, (e) => eq(e, x));
+    }
+    case "Within":
+    case "Without": {
+      if (args.length === 0) throw new GremlinError(`${a.name} needs at least one value at ${a.pos}`, a.pos);
+      const xs = args.map((x) => scalar(x, "a value", a.pos));
+      const within = (v: unknown) => any(v, (e) => xs.some((x) => eq(e, x)));
+      return a.name === "Within" ? within : (v) => v !== undefined && !within(v);
+    }
+    case "Regex": {
+      need(1);
+      const src = stringArg(args[0], "a regular expression", a.pos);
+      let re: RegExp;
+      try {
+        // Anchored, as in Skydive; an anchor written by the user is harmless here.
+        re = new RegExp(`^(?:${src})$`);
+      } catch (err) {
+        throw new GremlinError(`invalid regular expression at ${args[0]!.pos}: ${(err as Error).message}`, args[0]!.pos);
+      }
+      return (v) => any(v, (e) => typeof e === "string" && re.test(e));
+    }
+    case "Lt":
+    case "Gt":
+    case "Lte":
+    case "Gte": {
+      need(1);
+      const x = n(0);
+      const cmp = { Lt: (y: number) => y < x, Gt: (y: number) => y > x, Lte: (y: number) => y <= x, Gte: (y: number) => y >= x }[a.name];
+      return (v) => any(v, (e) => num(e) !== undefined && cmp(num(e)!));
+    }
+    case "Inside":
+    case "Outside":
+    case "Between": {
+      need(2);
+      const lo = n(0);
+      const hi = n(1);
+      if (a.name === "Inside") return (v) => any(v, (e) => num(e) !== undefined && num(e)! > lo && num(e)! < hi);
+      if (a.name === "Between") return (v) => any(v, (e) => num(e) !== undefined && num(e)! >= lo && num(e)! < hi);
+      // Outside: present, numeric, and not within [lo, hi] (Skydive's was unreachable and inverted).
+      return (v) => v !== undefined && !any(v, (e) => num(e) === undefined || (num(e)! >= lo && num(e)! <= hi));
+    }
+    case "IPV4Range":
+    case "IPRange":
+      need(1);
+      return ipRange(stringArg(args[0], "a CIDR", a.pos), args[0]!.pos, a.name === "IPV4Range");
+    default:
+      throw new GremlinError(`${a.name}(…) is not a predicate here at ${a.pos}`, a.pos, "a value or a predicate");
+  }
+}
+
+/** Key/value pairs (k1, v1, k2, v2…) as [key, matcher] pairs; a single key means "has this key". */
+export function keyValues(args: Arg[], step: string, pos: number): [string, Matcher][] {
+  if (args.length === 1) return [[stringArg(args[0], "a key", pos), (v) => v !== undefined]];
+  if (args.length % 2 !== 0)
+    throw new GremlinError(
+      `${step} takes key/value pairs, got ${args.length} arguments: expected a value after the key at ${args.at(-1)!.pos}`,
+      args.at(-1)!.pos,
+      "a value after the last key",
+    );
+  const out: [string, Matcher][] = [];
+  for (let i = 0; i < args.length; i += 2) out.push([stringArg(args[i], "a key", pos), matcher(args[i + 1]!)]);
+  return out;
+}
