@@ -4,6 +4,7 @@ import { TOPICS } from "@skystream/schemas";
 import { busConfig, kafkaConfig, logConfig, metricsConfig, section } from "@skystream/common";
 import { agentConfig } from "@skystream/agent";
 import { clickhouseConfig } from "./storage/clickhouse/index.js";
+import { apiConfig } from "./api/config.js";
 import { sinks } from "./sinks/registry.js";
 
 export const pipelineConfig = section({
@@ -22,6 +23,7 @@ export const skystreamConfig = z.strictObject({
   kafka: kafkaConfig,
   clickhouse: clickhouseConfig,
   pipeline: pipelineConfig,
+  api: apiConfig,
   agent: agentConfig,
 });
 

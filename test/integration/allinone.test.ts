@@ -1,4 +1,4 @@
-// The README's first command: the all-in-one (agent + pipeline, in-process bus, embedded ClickHouse).
+// The README's first command: the all-in-one (agent + pipeline + API, in-process bus, embedded ClickHouse).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
@@ -8,15 +8,38 @@ import { spawn } from "node:child_process";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
 import { NetnsLab, ip } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
+import { freePort } from "../harness/kafka.ts";
 
-test("all-in-one stores synthetic flows in its embedded ClickHouse and keeps them across restarts", { timeout: 120_000 }, async (t) => {
+/** POST /api/topology with a Gremlin query; the JSON answer. */
+async function gremlin(api: string, GremlinQuery: string): Promise<unknown[]> {
+  const r = await fetch(`${api}/api/topology`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ GremlinQuery }) });
+  if (!r.ok) throw new Error(`${r.status} ${await r.text()}`);
+  return (await r.json()) as unknown[];
+}
+
+test("all-in-one stores synthetic flows in its embedded ClickHouse, answers the API, and keeps both across restarts", { timeout: 120_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "skystream-aio-"));
-  const env = { SKYSTREAM_CLICKHOUSE_DATA_PATH: dataDir, SKYSTREAM_AGENT_HOST_ID: "aio-host" };
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const env = { SKYSTREAM_CLICKHOUSE_DATA_PATH: dataDir, SKYSTREAM_AGENT_HOST_ID: "aio-host", SKYSTREAM_API_LISTEN: `127.0.0.1:${port}` };
   const counts: number[] = [];
+  let firstRun = 0;
   for (let run = 0; run < 2; run++) {
     const aio = await startSkystream(["allinone", "--synthetic", "5000"], env);
     t.after(() => aio.kill("SIGKILL"));
     await aio.waitForOutput(/all-in-one running/);
+    // The host's topology through the query API (the agent's host node, named by its host id).
+    await waitFor(
+      "the host node in the API",
+      async () => (await gremlin(api, "G.V().Has('Type', 'host').Values('Name')")).includes("aio-host") || undefined,
+      30_000,
+    );
+    if (run === 0) firstRun = Date.now();
+    else {
+      const [count] = await gremlin(api, `G.At(${firstRun}).V().Has('Type', 'host').Count()`);
+      assert.equal(count, 1, "the first run's graph, after a restart");
+      assert.deepEqual(await gremlin(api, `G.At(${firstRun - 3_600_000}).V().Count()`), [0], "nothing before the first run");
+    }
     await waitFor("rows inserted", async () => (await aio.metric("skystream_sink_rows_inserted_total")) >= 5000, 60_000);
     assert.equal(await aio.kill("SIGTERM"), 0, aio.output().slice(-2000));
     const ch = openChdb(dataDir);
@@ -38,7 +61,12 @@ test("all-in-one watches its host: flows of a live capture on the default route'
   ip("-n", peer, "addr", "add", "198.18.70.2/24", "dev", far);
   ip("-n", host, "route", "add", "default", "via", "198.18.70.2");
   const dataDir = mkdtempSync(join(tmpdir(), "skystream-aio-cap-"));
-  const env = { SKYSTREAM_CLICKHOUSE_DATA_PATH: dataDir, SKYSTREAM_AGENT_HOST_ID: "aio-cap", SKYSTREAM_AGENT_FLOW_TABLE_UPDATE: "1s" };
+  const env = {
+    SKYSTREAM_CLICKHOUSE_DATA_PATH: dataDir,
+    SKYSTREAM_AGENT_HOST_ID: "aio-cap",
+    SKYSTREAM_AGENT_FLOW_TABLE_UPDATE: "1s",
+    SKYSTREAM_API_LISTEN: `127.0.0.1:${await freePort()}`,
+  };
   const aio = await startSkystream(["allinone"], env, { netns: host });
   t.after(() => aio.kill("SIGKILL"));
   await aio.waitForOutput(/all-in-one running/);

@@ -48,9 +48,15 @@ test("config dump shows the effective config with overrides and durations", () =
 });
 
 test("commands not built yet say so", () => {
-  const r = run(["api"]);
+  const r = run(["client"]);
   assert.equal(r.code, 1);
-  assert.match(r.err, /"skystream api" is not available yet/);
+  assert.match(r.err, /"skystream client" is not available yet/);
+});
+
+test("api --dump prints the effective config with its api section", () => {
+  const r = run(["api", "--dump"], { SKYSTREAM_API_LISTEN: "127.0.0.1:9999" });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /api:\n\s+listen: 127\.0\.0\.1:9999/);
 });
 
 test("agent --print writes the topology snapshot and flows as JSON lines without Kafka", () => {

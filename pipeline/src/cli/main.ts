@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { SkystreamError } from "@skystream/common";
 import { agentCommand } from "./commands/agent.js";
 import { allinoneCommand } from "./commands/allinone.js";
+import { apiCommand } from "./commands/api.js";
 import { captureCommand } from "./commands/capture.js";
 import { configCommand } from "./commands/config.js";
 import { notYet } from "./commands/later.js";
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(allinoneCommand(globals));
   program.addCommand(configCommand(globals));
   program.addCommand(captureCommand(globals));
-  program.addCommand(notYet("api", "query API: Gremlin, flow matrix, captures, WebSocket events", "the query API is being built"));
+  program.addCommand(apiCommand(globals));
   program.addCommand(notYet("client", "command-line client of the query API", "it needs the query API"));
   for (const c of program.commands) c.exitOverride();
   return program;

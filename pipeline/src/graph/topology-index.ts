@@ -1,7 +1,7 @@
 // The topology in memory with recent history, indexed for flow enrichment: nodes by TID, MAC and IP,
 // ownership (which namespace holds an interface, which container a namespace), and the sockets the
 // socketinfo probe reports on host and netns nodes, each lookup answered as of a time window (the
-// flow's), not as of now. Fed with the revisions the Materializer produces; revisions that ended more
+// flow's), not as of now. Every edge is also indexed by its ends, for the query API's graph walks. Fed with the revisions the Materializer produces; revisions that ended more
 // than `window` ago are forgotten.
 import type { Socket } from "@skystream/agent";
 import type { TopologyRevision } from "../storage/clickhouse/index.js";
@@ -19,13 +19,14 @@ export interface NodeRevision {
   sockets?: SocketInfo[];
 }
 
-interface EdgeRevision {
+export interface EdgeRevision {
   id: string;
   from: number;
   to: number;
   parent: string;
   child: string;
   relation: string;
+  row: TopologyRevision;
 }
 
 type Revisions<T> = Map<string, T[]>;
@@ -77,6 +78,9 @@ export class TopologyIndex {
   /** Socket 5-tuple (local first) -> namespace node ids; listening protocol|port -> namespace node ids. */
   private readonly sockets = new Map<string, Set<string>>();
   private readonly listening = new Map<string, Set<string>>();
+  /** Every edge id by its parent, and by its child. */
+  private readonly fromParent = new Map<string, Set<string>>();
+  private readonly toChild = new Map<string, Set<string>>();
 
   constructor(private readonly windowMs: number) {}
 
@@ -104,9 +108,11 @@ export class TopologyIndex {
       const open = list?.at(-1);
       if (open && open.to === Infinity) open.to = Math.max(open.from, at);
       if (deleted) return;
-      const rev: EdgeRevision = { id: row.ID, from: row.ValidFrom, to: Infinity, parent: row.Parent, child: row.Child, relation: row.RelationType };
+      const rev: EdgeRevision = { id: row.ID, from: row.ValidFrom, to: Infinity, parent: row.Parent, child: row.Child, relation: row.RelationType, row };
       if (list) list.push(rev);
       else this.edges.set(row.ID, [rev]);
+      addTo(this.fromParent, rev.parent, rev.id);
+      addTo(this.toChild, rev.child, rev.id);
       if (rev.relation === "ownership") {
         addTo(this.owners, rev.child, rev.id);
         addTo(this.owned, rev.parent, rev.id);
@@ -243,6 +249,29 @@ export class TopologyIndex {
     return this.withIp(address, t0, t1).some((n) => this.owner(n.id, t0, t1)?.id === ns);
   }
 
+  /** Node ids, current or not (with revisions kept). */
+  nodeIds(): Iterable<string> {
+    return this.nodes.keys();
+  }
+
+  edgeIds(): Iterable<string> {
+    return this.edges.keys();
+  }
+
+  edge(id: string, t0: number, t1: number): EdgeRevision | undefined {
+    return overlapping(this.edges.get(id), t0, t1);
+  }
+
+  /** Ids of edges (any revision kept) whose parent, or child, is the node. */
+  edgeIdsOf(node: string, side: "parent" | "child"): Iterable<string> {
+    return (side === "parent" ? this.fromParent : this.toChild).get(node) ?? [];
+  }
+
+  /** How far back the kept revisions are complete. */
+  get window(): number {
+    return this.windowMs;
+  }
+
   /** Forgets revisions that ended before now - window. */
   prune(now = Date.now()): void {
     const horizon = now - this.windowMs;
@@ -261,9 +290,17 @@ export class TopologyIndex {
       if (keep.length > 0) this.edges.set(id, keep);
       else {
         this.edges.delete(id);
-        const e = list[0]!;
-        this.owners.get(e.child)?.delete(id);
-        this.owned.get(e.parent)?.delete(id);
+        for (const e of list) {
+          this.owners.get(e.child)?.delete(id);
+          this.owned.get(e.parent)?.delete(id);
+          for (const [ends, node] of [
+            [this.fromParent, e.parent],
+            [this.toChild, e.child],
+          ] as const) {
+            ends.get(node)?.delete(id);
+            if (ends.get(node)?.size === 0) ends.delete(node);
+          }
+        }
       }
     }
     if (dropNodes.length === 0) return;

@@ -5,13 +5,14 @@ import { captureConfig } from "@skystream/agent/probes/flow/pcap/config";
 import { defaultRouteInterface } from "@skystream/agent/probes/flow/pcap/default-interface";
 import { syntheticConfig } from "@skystream/agent/probes/flow/synthetic/config";
 import { Pipeline } from "../../pipeline.js";
+import { startApi } from "../../api/start.js";
 import { openStorage } from "../../storage/clickhouse/index.js";
 import { controlGroup } from "./capture.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
 
 export function allinoneCommand(globals: () => GlobalOptions): Command {
   return new Command("allinone")
-    .description("agent + pipeline in one process: embedded ClickHouse (chDB), in-process bus instead of Kafka")
+    .description("agent + pipeline + query API in one process: embedded ClickHouse (chDB), in-process bus instead of Kafka")
     .option("--synthetic <rate>", "add the synthetic flow probe at this many flows/s (generated traffic, for trying the pipeline)")
     .action(async (opts: { synthetic?: string }) => {
       const cfg = readConfig(globals(), { bus: { type: "memory" } });
@@ -32,11 +33,21 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
       const control = rt.bus.consumer(controlGroup(cfg.agent.host_id));
       const agent = new Agent(cfg.agent, { log: rt.log, metrics: rt.metrics, codec, producer, control });
       await agent.start();
+      const api = await startApi(cfg.api, {
+        bus: rt.bus,
+        storage,
+        codec,
+        log: rt.log,
+        metrics: rt.metrics,
+        topologyTopic: cfg.agent.topology.topic,
+        groupPrefix: "allinone-api",
+      });
       rt.log.info(
-        { data_path: cfg.clickhouse.data_path, metrics: rt.server?.address, probes: agent.probes.map((p) => p.id) },
-        "all-in-one running: flows are in the ClickHouse table skystream.flows",
+        { data_path: cfg.clickhouse.data_path, metrics: rt.server?.address, api: api.address, probes: agent.probes.map((p) => p.id) },
+        "all-in-one running: flows are in the ClickHouse table skystream.flows; the query API answers",
       );
       await rt.onShutdown(async () => {
+        await api.stop();
         await agent.stop();
         await pipeline.stop();
         await storage.close();

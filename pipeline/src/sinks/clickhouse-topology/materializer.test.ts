@@ -127,6 +127,12 @@ test("history: revisions, snapshots, deletes, retirement, At(t), diff, replays a
   const current = await storage.client.query({ query: `SELECT Name FROM sky_topo.nodes ORDER BY Name`, format: "JSONEachRow" });
   assert.deepEqual(await current.json(), [{ Name: "h1" }]);
 
+  // Over a period: everything that existed in it, each in its last revision there.
+  const during = await tables.during(T0 + 5_000, T0 + 35_000);
+  assert.deepEqual(names(during), ["blue", "eth0", "h1"], "the namespace deleted in the period is in it");
+  assert.equal(JSON.parse(during.nodes.find((n) => n.ID === "if-1")!.Metadata).State, "DOWN", "in its last revision of the period");
+  assert.deepEqual(names(await tables.during(T0 + 31_000, T0 + 35_000)), ["h1"]);
+
   const d = await tables.diff(T0 + 5_000, T0 + 35_000);
   assert.deepEqual(d.deleted.map((r) => r.ID).sort(), ["e-1", "if-1", "ns-1"]);
   assert.equal(d.added.length, 0);

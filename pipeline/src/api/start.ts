@@ -1,0 +1,44 @@
+// The query API's process parts: the topology followed in memory, the graph source over it and
+// ClickHouse, the app listening. Used by `skystream api` and by the all-in-one.
+import type { FastifyInstance } from "fastify";
+import { TOPICS, type AvroCodec } from "@skystream/schemas";
+import type { Bus, Logger, MetricsRegistry } from "@skystream/common";
+import { GraphFollower } from "../graph/follower.js";
+import { TopologyTables, type Storage } from "../storage/clickhouse/index.js";
+import type { ApiConfig } from "./config.js";
+import { TopologyGraphSource } from "./graph-source.js";
+import { buildApi, listen } from "./server.js";
+
+export interface RunningApi {
+  app: FastifyInstance;
+  address: string;
+  follower: GraphFollower;
+  stop(): Promise<void>;
+}
+
+export async function startApi(
+  cfg: ApiConfig,
+  deps: { bus: Bus; storage: Storage; codec: AvroCodec; log: Logger; metrics: MetricsRegistry; topologyTopic?: string; groupPrefix: string },
+): Promise<RunningApi> {
+  const follower = new GraphFollower(deps.bus, deps.storage, deps.codec, deps.log.child({ component: "api-graph" }), {
+    topic: deps.topologyTopic ?? TOPICS.topology,
+    windowMs: cfg.window,
+    retireAfterMs: 60_000,
+    groupPrefix: deps.groupPrefix,
+  });
+  await follower.start();
+  // The follower loads the last `window` of history at start and keeps that much: older times come from ClickHouse.
+  const source = new TopologyGraphSource(follower.index, new TopologyTables(deps.storage), () => Date.now() - cfg.window);
+  const app = await buildApi(cfg, { source, metrics: deps.metrics, log: deps.log });
+  const address = await listen(app, cfg.listen);
+  deps.log.info({ address, docs: `${address}/api/docs` }, "query API listening");
+  return {
+    app,
+    address,
+    follower,
+    async stop() {
+      await app.close();
+      await follower.stop();
+    },
+  };
+}
