@@ -10,6 +10,8 @@ export const apiConfig = section({
   query_timeout: duration("5s"),
   /** Most elements any step of a query may produce (and so a result may hold). */
   max_items: z.number().int().min(1).default(200_000),
+  /** Live Flows() are the flows seen this recently (the agents' flow.expire). */
+  flow_expire: duration("10m"),
   /** How much recent topology history the API keeps in memory (older times are read from ClickHouse). */
   window: duration("15m"),
 });

@@ -1,6 +1,7 @@
 // Where a query's graph comes from: the live graph and the recent past from the topology followed in
 // memory (complete for the follower's window), older times from ClickHouse's topology history.
 import type { GraphSource } from "../gremlin/evaluate.js";
+import type { FlowStore } from "../gremlin/flows.js";
 import { MemoryGraph, type QueryGraph } from "../gremlin/graph.js";
 import { IndexGraph, edgeShape, nodeShape } from "../graph/index-graph.js";
 import type { TopologyIndex } from "../graph/topology-index.js";
@@ -18,6 +19,7 @@ export class TopologyGraphSource implements GraphSource {
     private readonly tables: TopologyTables,
     /** Since when the index is complete (its start, then its window behind now). */
     private readonly completeSince: () => number,
+    readonly flows?: FlowStore,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -49,7 +49,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}`, statusCode: 404 }));
 
   await app.register(infoRoutes, { version: API_VERSION, metrics: deps.metrics });
-  await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items });
+  await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });
   return app;
 }
 

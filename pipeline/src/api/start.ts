@@ -7,6 +7,7 @@ import { GraphFollower } from "../graph/follower.js";
 import { TopologyTables, type Storage } from "../storage/clickhouse/index.js";
 import type { ApiConfig } from "./config.js";
 import { TopologyGraphSource } from "./graph-source.js";
+import { ClickhouseFlowStore } from "./flow-store.js";
 import { buildApi, listen } from "./server.js";
 
 export interface RunningApi {
@@ -28,7 +29,12 @@ export async function startApi(
   });
   await follower.start();
   // The follower loads the last `window` of history at start and keeps that much: older times come from ClickHouse.
-  const source = new TopologyGraphSource(follower.index, new TopologyTables(deps.storage), () => Date.now() - cfg.window);
+  const source = new TopologyGraphSource(
+    follower.index,
+    new TopologyTables(deps.storage),
+    () => Date.now() - cfg.window,
+    new ClickhouseFlowStore(deps.storage),
+  );
   const app = await buildApi(cfg, { source, metrics: deps.metrics, log: deps.log });
   const address = await listen(app, cfg.listen);
   deps.log.info({ address, docs: `${address}/api/docs` }, "query API listening");

@@ -5,6 +5,7 @@ import { MemoryGraph, valueAt, type GraphEdge, type GraphNode, type QueryGraph }
 import { GremlinError, parseGremlin, type Arg, type Query, type Step } from "./parse.js";
 import { keyValues, numberArg, stringArg, type Matcher } from "./predicates.js";
 import { durationArg, timeArg } from "./time.js";
+import { FlowSql, nestFlow, type FlowQuery, type FlowStore, type FlowWindow } from "./flows.js";
 
 export interface GraphSource {
   /** The graph now. */
@@ -13,6 +14,8 @@ export interface GraphSource {
   at(t: number): Promise<QueryGraph>;
   /** Every element that existed at some point of [t0, t1] (ms), in its last revision there. */
   during(t0: number, t1: number): Promise<QueryGraph>;
+  /** Where Flows() and the steps after it run; without one they answer that there is none. */
+  flows?: FlowStore;
 }
 
 export interface EvalOptions {
@@ -22,6 +25,8 @@ export interface EvalOptions {
   timeoutMs?: number;
   /** Most elements any step may produce. */
   maxItems?: number;
+  /** How long an idle flow lives in an agent's table: live Flows() are those seen this recently (ms). */
+  flowExpireMs?: number;
 }
 
 export type Value =
@@ -30,7 +35,9 @@ export type Value =
   | { kind: "edges"; g: QueryGraph; items: GraphEdge[] }
   | { kind: "values"; items: unknown[] }
   | { kind: "number"; value: number }
-  | { kind: "paths"; g: QueryGraph; items: GraphNode[][] };
+  | { kind: "paths"; g: QueryGraph; items: GraphNode[][] }
+  /** Flows not read yet: a query the following steps refine. */
+  | { kind: "flows"; g: QueryGraph; q: FlowQuery };
 
 export interface GremlinResult {
   /** What the last step produced. */
@@ -39,9 +46,17 @@ export interface GremlinResult {
   json: unknown[];
 }
 
-export const DEFAULT_LIMITS = { timeoutMs: 5_000, maxItems: 200_000 };
+export const DEFAULT_LIMITS = { timeoutMs: 5_000, maxItems: 200_000, flowExpireMs: 600_000 };
 
-const KIND_NAMES: Record<Value["kind"], string> = { graph: "the graph", nodes: "nodes", edges: "edges", values: "values", number: "a number", paths: "paths" };
+const KIND_NAMES: Record<Value["kind"], string> = {
+  graph: "the graph",
+  nodes: "nodes",
+  edges: "edges",
+  values: "values",
+  number: "a number",
+  paths: "paths",
+  flows: "flows",
+};
 const OWNERSHIP: [string, Matcher][] = [["RelationType", (v) => v === "ownership"]];
 
 type Element = GraphNode | GraphEdge;
@@ -53,6 +68,9 @@ class Evaluation {
   private ticks = 0;
   /** The graph G stands for (the live graph, or the one Context() chose). */
   context!: QueryGraph;
+  /** The flows Flows() reads: active in the time context. */
+  private flowWindow!: FlowWindow;
+  private readonly flowExpireMs: number;
 
   constructor(
     private readonly query: Query,
@@ -62,6 +80,7 @@ class Evaluation {
   ) {
     this.deadline = performance.now() + (opts.timeoutMs ?? DEFAULT_LIMITS.timeoutMs);
     this.maxItems = opts.maxItems ?? DEFAULT_LIMITS.maxItems;
+    this.flowExpireMs = opts.flowExpireMs ?? DEFAULT_LIMITS.flowExpireMs;
   }
 
   /** Called in loops: throws once the query's time is up. */
@@ -78,20 +97,27 @@ class Evaluation {
 
   async run(): Promise<Value> {
     let steps = this.query.steps;
+    this.flowWindow = { from: this.now - this.flowExpireMs, to: this.now };
     if (steps[0]?.name === "Context") {
       this.context = await this.timeContext(steps[0]);
       steps = steps.slice(1);
     } else this.context = await this.source.live();
-    return this.chain({ kind: "graph", g: this.context }, steps);
+    const v = await this.chain({ kind: "graph", g: this.context }, steps);
+    return v.kind === "flows" ? { kind: "values", items: await this.flowRows(v, steps.at(-1)?.pos ?? 0) } : v;
   }
 
   private async timeContext(step: Step): Promise<QueryGraph> {
     const [at, duration, extra] = step.args;
     if (!at || extra) throw new GremlinError(`Context/At takes a time and an optional duration at ${step.pos}`, step.pos, "At(time[, duration])");
     const t = timeArg(at, this.now);
-    if (!duration) return this.source.at(t);
+    if (!duration) {
+      this.flowWindow = { from: t - this.flowExpireMs, to: t };
+      return this.source.at(t);
+    }
     const d = durationArg(duration);
-    return this.source.during(d === Infinity ? 0 : t - d, t);
+    const t0 = d === Infinity ? 0 : t - d;
+    this.flowWindow = { from: t0, to: t };
+    return this.source.during(t0, t);
   }
 
   private async chain(start: Value, steps: Step[]): Promise<Value> {
@@ -214,9 +240,12 @@ class Evaluation {
   }
 
   private async step(v: Value, step: Step): Promise<Value> {
+    if (v.kind === "flows") return this.flowStep(v, step);
     const a = step.args;
     const pos = step.pos;
     switch (step.name) {
+      case "Flows":
+        return this.flows(v, step);
       case "G":
         return { kind: "graph", g: this.context };
       case "Context":
@@ -412,7 +441,7 @@ class Evaluation {
         const parts: Value[] = [];
         for (const t of a) parts.push(await this.subTraversal(v, t, step));
         const kind = parts[0]!.kind;
-        if (parts.some((p) => p.kind !== kind) || kind === "graph" || kind === "number")
+        if (parts.some((p) => p.kind !== kind) || kind === "graph" || kind === "number" || kind === "flows")
           throw new GremlinError(`Union's traversals must all give nodes, all edges, all values or all paths (at ${pos})`, pos);
         const items = this.cap(
           parts.flatMap((p) => (p as { items: unknown[] }).items),
@@ -428,13 +457,30 @@ class Evaluation {
           this.tick(pos);
           for (const t of a) {
             const r = await this.subTraversal({ ...v, items: [el] } as Value, t, step);
-            if (r.kind === "number" ? r.value > 0 : r.kind === "graph" || r.items.length > 0) {
+            const found =
+              r.kind === "number"
+                ? r.value > 0
+                : r.kind === "graph"
+                  ? true
+                  : r.kind === "flows"
+                    ? (await this.flowRows({ ...r, q: { ...r.q, limit: 1 } }, pos)).length > 0
+                    : r.items.length > 0;
+            if (found) {
               keep.push(el);
               break;
             }
           }
         }
         return { ...v, items: keep } as Value;
+      }
+      case "MoreThan": {
+        const min = a[0] ? numberArg(a[0], "a count", pos) : 1;
+        if (v.kind !== "values" || !v.items.every((x) => isRecord(x) && Object.values(x).every(Array.isArray)))
+          throw new GremlinError(`MoreThan() applies to the groups of Group(), not to ${KIND_NAMES[v.kind]} (at ${pos})`, pos);
+        return {
+          kind: "values",
+          items: v.items.map((g) => Object.fromEntries(Object.entries(g as Record<string, unknown[]>).filter(([, list]) => list.length > min))),
+        };
       }
       case "Sockets": {
         const { items } = this.nodesOf(v, step);
@@ -446,8 +492,155 @@ class Evaluation {
         return { kind: "values", items: this.cap(out, pos) };
       }
       default:
-        throw new GremlinError(`${step.name}() is answered by the query API's flow store, which this evaluation has none of (at ${pos})`, pos);
+        throw new GremlinError(`${step.name}() applies to flows, not to ${KIND_NAMES[v.kind]} (at ${pos})`, pos);
     }
+  }
+
+  private flowStore(step: Step): FlowStore {
+    if (!this.source.flows) throw new GremlinError(`${step.name}() needs the flow store, which this query has none of (at ${step.pos})`, step.pos);
+    return this.source.flows;
+  }
+
+  private async flowSql(step: Step): Promise<FlowSql> {
+    return new FlowSql(await this.flowStore(step).columns(), step.pos);
+  }
+
+  /** G.Flows(), V().Flows() (flows captured on those nodes: their TID), SubGraph().Flows(). */
+  private async flows(v: Value, step: Step): Promise<Value> {
+    const sql = await this.flowSql(step);
+    const q: FlowQuery = { window: { ...this.flowWindow }, where: [], params: {} };
+    let nodes: GraphNode[] | undefined;
+    if (v.kind === "nodes") nodes = v.items;
+    else if (v.kind === "paths") nodes = v.items.flat();
+    else if (v.kind === "graph") nodes = v.g === this.context ? undefined : [...v.g.nodes()];
+    else this.wrong(v, step, "the graph, nodes or paths");
+    if (nodes) {
+      const tids = [...new Set(nodes.map((n) => n.Metadata.TID).filter((t): t is string => typeof t === "string" && t !== ""))];
+      const name = `tids_${Object.keys(q.params).length}`;
+      q.params[name] = tids;
+      q.where.push({ sql: `NodeTID IN {${name}:Array(String)}`, late: false });
+    }
+    if (step.args.length > 0) q.where.push(sql.pairs(q, step.args, false, "Flows"));
+    return { kind: "flows", g: (v as { g: QueryGraph }).g, q };
+  }
+
+  private async flowStep(v: Value & { kind: "flows" }, step: Step): Promise<Value> {
+    const a = step.args;
+    const pos = step.pos;
+    const store = this.flowStore(step);
+    const sql = await this.flowSql(step);
+    const q: FlowQuery = { ...v.q, where: [...v.q.where], params: { ...v.q.params } };
+    const next = (): Value => ({ kind: "flows", g: v.g, q });
+    const scalarOf = async (select: string) => {
+      const [row] = await store.query<{ v: unknown }>(`SELECT ${select} AS v FROM (${sql.flowsSubquery(store.table, q)})`, q.params);
+      return row?.v;
+    };
+    switch (step.name) {
+      case "Has":
+      case "HasEither":
+        if (a.length === 0) throw new GremlinError(`${step.name} needs a key at ${pos}`, pos, "a key");
+        q.where.push(sql.pairs(q, a, step.name === "HasEither", step.name));
+        return next();
+      case "HasKey":
+      case "HasNot":
+        q.where.push(sql.present(q, stringArg(a[0], "a key", pos), a[0]?.pos ?? pos, step.name === "HasKey"));
+        return next();
+      case "Sort": {
+        let rest = a;
+        let desc = false;
+        if (rest[0]?.kind === "word" && (rest[0].value === "ASC" || rest[0].value === "DESC")) {
+          desc = rest[0].value === "DESC";
+          rest = rest.slice(1);
+        }
+        const key = rest[0] ? stringArg(rest[0], "a key", pos) : "Last";
+        q.order = { key: sql.columnsOf(key, rest[0]?.pos ?? pos)[0]!, desc };
+        return next();
+      }
+      case "Range":
+      case "Limit": {
+        const [from, to] =
+          step.name === "Limit"
+            ? [0, numberArg(a[0], "a count", pos)]
+            : [numberArg(a[0], "the first index", pos), numberArg(a[1], "the index after the last", pos)];
+        if (from < 0 || to < from) throw new GremlinError(`${step.name} takes ${step.name === "Limit" ? "a count" : "from ≤ to"} at ${pos}`, pos);
+        // Within an earlier range: offsets add up, the end is the nearer one.
+        const base = q.offset ?? 0;
+        const end = Math.min(base + to, q.limit !== undefined ? base + q.limit : Infinity);
+        q.offset = base + from;
+        q.limit = Math.max(0, end - q.offset);
+        return next();
+      }
+      case "Dedup":
+        q.dedup = a.length === 0 ? ["UUID"] : a.flatMap((x) => sql.columnsOf(stringArg(x, "a key", pos), x.pos));
+        return next();
+      case "Count":
+        return { kind: "number", value: Number(await scalarOf("count()")) };
+      case "Sum": {
+        const key = stringArg(a[0], "a key", pos);
+        const [col] = sql.columnsOf(key, a[0]!.pos);
+        if (!/^(Metric|LastUpdateMetric)\./.test(col!))
+          throw new GremlinError(`Sum on flows takes a Metric.* or LastUpdateMetric.* key at ${a[0]!.pos}`, a[0]!.pos, "Metric.ABBytes");
+        return { kind: "number", value: Number(await scalarOf(`sum("${col}")`)) };
+      }
+      case "Values": {
+        const [col] = sql.columnsOf(stringArg(a[0], "a key", pos), a[0]?.pos ?? pos);
+        const rows = await this.flowRows({ kind: "flows", g: v.g, q }, pos);
+        return {
+          kind: "values",
+          items: rows
+            .map((r) => col!.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | null)?.[k], r))
+            .filter((x) => x !== undefined && x !== null && x !== ""),
+        };
+      }
+      case "Keys":
+        return { kind: "values", items: [...(await store.columns()).keys()].filter((c) => c !== "InsertedAt").sort() };
+      case "CaptureNode":
+      case "Hops":
+      case "Nodes":
+      case "In":
+      case "Out":
+      case "Both": {
+        const rows = await this.flowRows({ kind: "flows", g: v.g, q }, pos);
+        const byTid = new Map<string, GraphNode>();
+        for (const n of this.context.nodes()) if (typeof n.Metadata.TID === "string" && n.Metadata.TID) byTid.set(n.Metadata.TID, n);
+        const out: GraphNode[] = [];
+        const push = (n: GraphNode | undefined) => n && out.push(n);
+        for (const r of rows) {
+          this.tick(pos);
+          const end = (side: "A" | "B") =>
+            (r[side] as { Node?: { ID?: string } } | undefined)?.Node?.ID ? this.context.node((r[side] as { Node: { ID: string } }).Node.ID) : undefined;
+          if (step.name === "CaptureNode" || step.name === "Hops" || step.name === "Nodes") push(byTid.get(String(r.NodeTID)));
+          if (step.name === "In" || step.name === "Both" || step.name === "Nodes") push(end("A"));
+          if (step.name === "Out" || step.name === "Both" || step.name === "Nodes") push(end("B"));
+        }
+        const items = step.name === "CaptureNode" ? out : [...new Map(out.map((n) => [n.ID, n])).values()];
+        return { kind: "nodes", g: this.context, items: this.cap(items, pos) };
+      }
+      case "Group": {
+        const key = a[0] ? stringArg(a[0], "a key", pos) : "TrackingID";
+        const [col] = sql.columnsOf(key, a[0]?.pos ?? pos);
+        const groups: Record<string, unknown[]> = {};
+        for (const r of await this.flowRows({ kind: "flows", g: v.g, q }, pos)) {
+          const k = String(col!.split(".").reduce<unknown>((o, x) => (o as Record<string, unknown> | null)?.[x], r) ?? "");
+          (groups[k] ??= []).push(r);
+        }
+        return { kind: "values", items: [groups] };
+      }
+      default:
+        throw new GremlinError(`${step.name}() does not apply to flows (at ${pos})`, pos);
+    }
+  }
+
+  /** Reads a flows value: each flow in Skydive's nested shape. */
+  private async flowRows(v: Value & { kind: "flows" }, pos: number): Promise<Record<string, unknown>[]> {
+    const store = this.source.flows!;
+    const sql = new FlowSql(await store.columns(), pos);
+    const q: FlowQuery = { ...v.q, params: { ...v.q.params } };
+    // One more than allowed tells a result that is too large from one that is just full.
+    const cap = Math.min(q.limit ?? Infinity, this.maxItems + 1);
+    const inner = sql.flowsSubquery(store.table, { ...q, limit: cap === Infinity ? undefined : cap });
+    const rows = await store.query(`SELECT ${sql.selectList()} FROM (${inner})`, q.params);
+    return this.cap(rows, pos).map(nestFlow);
   }
 
   private async subTraversal(v: Value, t: Arg, step: Step): Promise<Value> {
@@ -550,6 +743,8 @@ export function toJson(v: Value): unknown[] {
       return [{ Nodes: [...v.g.nodes()], Edges: [...v.g.edges()] }];
     case "number":
       return [v.value];
+    case "flows":
+      throw new Error("flows are read before they are returned");
     default:
       return v.items;
   }

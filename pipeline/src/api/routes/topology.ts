@@ -10,6 +10,7 @@ export interface TopologyRoutesOptions {
   source: GraphSource;
   queryTimeoutMs: number;
   maxItems: number;
+  flowExpireMs: number;
 }
 
 const DOT = "text/vnd.graphviz";
@@ -54,7 +55,7 @@ function graphOf(v: Value): { nodes: GraphNode[]; edges: GraphEdge[] } | undefin
 }
 
 export const topologyRoutes: FastifyPluginAsync<TopologyRoutesOptions> = async (app, opts) => {
-  const limits = { timeoutMs: opts.queryTimeoutMs, maxItems: opts.maxItems };
+  const limits = { timeoutMs: opts.queryTimeoutMs, maxItems: opts.maxItems, flowExpireMs: opts.flowExpireMs };
 
   app.get(
     "/api/topology",

@@ -1,0 +1,140 @@
+// Flows() in Gremlin against the embedded ClickHouse: filters pushed down as SQL, each flow its latest
+// update in the time context, counts and sums in the engine, capture nodes from the graph.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { AvroCodec, FLOW_RECORD, FRAME_HEADER_SIZE, buildContainer, type FlowRecord } from "@skystream/schemas";
+import { syntheticFlow } from "@skystream/schemas/testing/flows";
+import { clickhouseConfig, flowsInsert, migrate, openStorage } from "../storage/clickhouse/index.js";
+import { MemoryGraph, type GraphNode } from "../gremlin/graph.js";
+import { evaluateGremlin, type GraphSource } from "../gremlin/evaluate.js";
+import { GremlinError } from "../gremlin/parse.js";
+import { ClickhouseFlowStore } from "./flow-store.js";
+
+const log = pino({ level: "warn" });
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update per flow, time context, graph steps", async (t) => {
+  const cfg = clickhouseConfig.parse({ data_path: mkdtempSync(join(tmpdir(), "skystream-gflows-")), database: "gflows" });
+  const storage = await openStorage(cfg, log);
+  t.after(() => storage.close());
+  await migrate(storage, cfg, log);
+  const codec = new AvroCodec();
+  const schema = codec.writerFor(FLOW_RECORD).schema;
+  const insert = async (flows: FlowRecord[]) =>
+    storage.insertAvro(
+      flowsInsert(cfg, schema, [
+        buildContainer(
+          schema,
+          flows.map((f) => codec.encode(FLOW_RECORD, f).subarray(FRAME_HEADER_SIZE)),
+        ),
+      ]),
+    );
+  // 40 flows an hour ago (ended then), then 20 of them again a minute ago with more bytes (their second update),
+  // and one UDP flow between namespaces with its enrichment.
+  const old = Array.from({ length: 40 }, (_, i) => syntheticFlow(i, NOW - 3_600_000, "h1", 40));
+  const again = old.slice(0, 20).map((f) => ({
+    ...f,
+    Last: NOW - 60_000,
+    Metric: { ...f.Metric!, ABBytes: f.Metric!.ABBytes + 5000, Last: NOW - 60_000 },
+    LastUpdateMetric: { ...f.LastUpdateMetric!, ABBytes: 5000, Start: NOW - 120_000, Last: NOW - 60_000 },
+  }));
+  const udp: FlowRecord = {
+    ...syntheticFlow(100, NOW - 30_000, "h2"),
+    UUID: "udp-flow",
+    LayersPath: "Ethernet/IPv6/UDP",
+    Network: { Protocol: "IPV6", A: "fd00::1", B: "fd00::2", ID: 0 },
+    Transport: { Protocol: "UDP", A: 5353, B: 53, ID: 0 },
+    NodeTID: "tid-veth",
+    Enrichment: {
+      CaptureNode: { ID: "veth", Name: "veth0", Type: "veth", Host: "h2" },
+      A: { Node: { ID: "eth-a", Name: "eth0", Type: "veth", Host: "h2" }, Netns: "a", Process: null, Container: "", K8sNamespace: "", K8sPod: "" },
+      B: {
+        Node: { ID: "eth-b", Name: "eth0", Type: "veth", Host: "h2" },
+        Netns: "b",
+        Process: { Pid: 7, Name: "dnsd", Process: "/usr/sbin/dnsd", Cmdline: "dnsd" },
+        Container: "",
+        K8sNamespace: "",
+        K8sPod: "",
+      },
+      Server: "B",
+    },
+  };
+  await insert([...old, ...again, udp]);
+
+  const node = (ID: string, md: Record<string, unknown>): GraphNode => ({
+    ID,
+    Host: "h2",
+    Origin: "agent.h2",
+    CreatedAt: NOW,
+    UpdatedAt: NOW,
+    Revision: 1,
+    Metadata: md,
+  });
+  const graph = new MemoryGraph([
+    node("veth", { Name: "veth0", Type: "veth", TID: "tid-veth" }),
+    node("eth-a", { Name: "eth0", Type: "veth", TID: "tid-a" }),
+    node("eth-b", { Name: "eth0", Type: "veth", TID: "tid-b" }),
+    node("cap3", { Name: "cap3", Type: "device", TID: "tid-3" }),
+  ]);
+  const source: GraphSource = { live: () => graph, at: async () => graph, during: async () => graph, flows: new ClickhouseFlowStore(storage) };
+  const run = async (q: string) => (await evaluateGremlin(q, source, { now: NOW, flowExpireMs: 600_000 })).json;
+
+  assert.deepEqual(await run("G.Flows().Count()"), [21], "live: the flows seen in the last 10 minutes");
+  assert.deepEqual(await run("G.At(NOW, '2h').Flows().Count()"), [41], "over two hours: every flow once");
+  assert.deepEqual(await run(`G.At(${NOW - 3_600_000}).Flows().Count()`), [40], "an hour ago");
+  assert.deepEqual(await run("G.At(NOW, '2h').Flows().Has('Transport.Protocol', 'UDP').Values('UUID')"), ["udp-flow"]);
+  assert.deepEqual(await run("G.Flows().Has('Network', 'fd00::2').Count()"), [1], "Network matches either end");
+  assert.deepEqual(await run("G.Flows().Has('Network.A', IPV4Range('198.18.0.0/28')).Count()"), [16]);
+  assert.deepEqual(await run("G.Flows().Has('Network', IPRange('fd00::/8')).Count()"), [1]);
+  assert.deepEqual(await run("G.Flows().Has('Transport.B', 53).Values('Network.B')"), ["fd00::2"]);
+  assert.deepEqual(await run("G.Flows().Has('Transport.B', Within(53, 443)).Count()"), [21]);
+  assert.deepEqual(await run("G.Flows().Has('Transport.Protocol', NE('TCP')).Count()"), [1]);
+  assert.deepEqual(await run("G.Flows().HasEither('Transport.B', 53, 'Network.A', '198.18.0.3').Count()"), [2]);
+  assert.deepEqual(await run("G.Flows().Has('LayersPath', Regex('.*/UDP')).Count()"), [1]);
+  assert.deepEqual(await run("G.Flows().HasKey('B.Process.Name').Values('B.Process.Name')"), ["dnsd"]);
+  // The latest update of each flow: the second one, with 5000 more bytes.
+  const firstTwenty = old.slice(0, 20).reduce((s, f) => s + f.Metric!.ABBytes + 5000, 0);
+  assert.deepEqual(await run("G.Flows().Has('Transport.Protocol', 'TCP').Sum('Metric.ABBytes')"), [firstTwenty]);
+  assert.deepEqual(await run("G.Flows().Has('Metric.ABBytes', Gt(5300)).Count()"), [11], "metric filters on the latest update");
+  const sorted = (await run("G.Flows().Has('Transport.Protocol', 'TCP').Sort(DESC, 'Metric.ABBytes').Limit(3).Values('Metric.ABBytes')")) as number[];
+  assert.deepEqual(sorted, [5700, 5700, 5600]);
+  assert.deepEqual(await run("G.Flows().Sort('Network.A').Range(1, 3).Values('Network.A')"), ["198.18.0.1", "198.18.0.2"]);
+  assert.deepEqual(await run("G.Flows().Dedup('Transport.B').Count()"), [2]);
+
+  const [flow] = (await run("G.Flows().Has('UUID', 'udp-flow')")) as Record<string, any>[];
+  assert.deepEqual(flow!.Network, { Protocol: "IPV6", A: "fd00::1", B: "fd00::2", ID: 0 }, "Skydive's nested shape");
+  assert.equal(flow!.ICMP, null, "an absent layer is null");
+  assert.equal(flow!.B.Process.Pid, 7);
+  assert.equal(flow!.Last, NOW - 30_000);
+
+  assert.deepEqual(((await run("G.Flows().Has('UUID', 'udp-flow').Nodes()")) as GraphNode[]).map((n) => n.ID).sort(), ["eth-a", "eth-b", "veth"]);
+  assert.deepEqual(
+    ((await run("G.Flows().Has('UUID', 'udp-flow').In()")) as GraphNode[]).map((n) => n.ID),
+    ["eth-a"],
+  );
+  assert.deepEqual(
+    ((await run("G.Flows().Has('UUID', 'udp-flow').Out()")) as GraphNode[]).map((n) => n.ID),
+    ["eth-b"],
+  );
+  assert.deepEqual(
+    ((await run("G.Flows().Has('Transport.B', 443).Hops()")) as GraphNode[]).map((n) => n.ID),
+    ["cap3"],
+  );
+  assert.deepEqual(await run("G.V().Has('Name', 'veth0').Flows().Values('UUID')"), ["udp-flow"], "flows captured on the nodes");
+  assert.deepEqual(await run("G.V().Has('Name', 'cap3').Flows().Count()"), [2], "tid-3: flows 3 and 19 of the live ones");
+  const groups = (await run("G.At(NOW, '2h').Flows().Group().MoreThan(1)")) as Record<string, unknown[]>[];
+  assert.deepEqual(Object.keys(groups[0]!), [], "no conversation was captured twice");
+  assert.deepEqual(await run("G.V().Or(Flows().Has('Transport.B', 53)).Values('Name')"), ["veth0"]);
+
+  await assert.rejects(
+    run("G.Flows().Has('Netwrk.A', '1.2.3.4')"),
+    (e: GremlinError) => e.position === 14 && /unknown flow key 'Netwrk.A' at 14; did you mean Network.A/.test(e.message),
+  );
+  await assert.rejects(run("G.Flows().Has('Transport.B', 'https')"), /is a number/);
+  await assert.rejects(run("G.Flows().Sum('Start')"), /Metric/);
+  assert.deepEqual(await run("G.Flows().Has('UUID', 'udp-flow').In().Flows().Count()"), [0], "nothing was captured on the A end itself");
+});
