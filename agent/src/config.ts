@@ -13,7 +13,7 @@ export const agentConfig = section({
     /** Topic topology deltas are published to. */
     topic: z.string().min(1).default(TOPICS.topology),
     /** How often the agent says it is alive (the pipeline retires an origin whose heartbeats stop). */
-    heartbeat: duration("10s"),
+    heartbeat: duration("2s"),
     /** Topology probes to run, keyed "type" or "type/name". */
     probes: topologyProbes.instancesSchema({ host: {}, netlink: {}, socketinfo: {}, ethtool: {} }),
   }),

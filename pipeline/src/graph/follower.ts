@@ -34,6 +34,9 @@ export class GraphFollower {
   readonly ready = new Promise<void>((r) => (this.markReady = r));
   private isReady = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Per host, the time of the latest delta read from it (heartbeats included): how far its topology is known. */
+  private readonly hostTimes = new Map<string, number>();
+  private waiters: { host: string; time: number; resolve: (caughtUp: boolean) => void }[] = [];
 
   constructor(
     private readonly bus: Bus,
@@ -53,6 +56,7 @@ export class GraphFollower {
       onError: (err, attempt, wait) => this.log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "loading the topology failed; retrying"),
     });
     this.graph.load(stored.origins, stored.live, stored.tombstones);
+    for (const o of stored.origins) if (!o.Retired) this.advance(o.Host, o.LastTime);
     this.graph.drain();
     this.index.applyHistory([...stored.history, ...stored.live.map((r) => ({ ...r, ValidTo: Number.MAX_SAFE_INTEGER }))]);
     try {
@@ -83,6 +87,7 @@ export class GraphFollower {
       try {
         const { value: d } = this.codec.decode<TopologyDelta>(msg.value ?? Buffer.alloc(0), TOPOLOGY_DELTA);
         if (d.Origin) this.graph.apply(d, batch.topic, batch.partition, BigInt(msg.offset));
+        if (d.Host) this.advance(d.Host, Number(d.Time));
       } catch {
         // The materializer dead-letters what cannot be read; here it is only skipped.
       }
@@ -90,7 +95,41 @@ export class GraphFollower {
     }
     this.applyRows();
     this.checkReady();
+    this.wake();
     return Promise.resolve();
+  }
+
+  private advance(host: string, time: number): void {
+    if (time > (this.hostTimes.get(host) ?? -Infinity)) this.hostTimes.set(host, time);
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    this.waiters = this.waiters.filter((w) => {
+      if ((this.hostTimes.get(w.host) ?? -Infinity) < w.time) return true;
+      w.resolve(true);
+      return false;
+    });
+  }
+
+  /**
+   * Resolves once the topology of `host` is known up to `time` (a delta from it at or after that time was
+   * read), true; or false after `maxMs`. A host never seen has nothing to wait for.
+   */
+  caughtUp(host: string, time: number, maxMs: number): Promise<boolean> {
+    const known = this.hostTimes.get(host);
+    if (known === undefined || known >= time || maxMs <= 0) return Promise.resolve(known === undefined || known >= time);
+    return new Promise((resolve) => {
+      const w = { host, time, resolve };
+      this.waiters.push(w);
+      setTimeout(() => {
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          resolve(false);
+        }
+      }, maxMs).unref();
+    });
   }
 
   /** New revisions and deletions into the index (the archive rows are the materializer's business). */
@@ -107,6 +146,7 @@ export class GraphFollower {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    for (const w of this.waiters.splice(0)) w.resolve(false);
     await this.consumer.disconnect();
   }
 }

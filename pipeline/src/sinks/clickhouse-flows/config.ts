@@ -28,6 +28,11 @@ export const clickhouseFlowsConfig = z
         socket_slack: duration("5s"),
         /** An origin silent this long is retired from the graph here (as clickhouse_topology.retire_after). */
         retire_after: duration("60s"),
+        /**
+         * Longest a batch waits for the topology of its flows' hosts to be known up to the flows' time (the
+         * sockets a flow's processes had reach the graph a little after the flow may): 0 never waits.
+         */
+        topology_wait: duration("10s"),
         /** Longest the sink waits at start for the graph to catch up before it reads flows. */
         ready_timeout: duration("60s"),
       })

@@ -52,6 +52,16 @@ export function sinkMetrics(registry: MetricsRegistry, sink: string) {
           registers,
         }),
     ),
+    topologyLate: get(
+      "skystream_enrichment_topology_late_total",
+      () =>
+        new Counter({
+          name: "skystream_enrichment_topology_late_total",
+          help: "Hosts whose topology had not caught up with their flows' time within enrichment.topology_wait (enriched anyway)",
+          labelNames: ["sink"],
+          registers,
+        }),
+    ).labels({ sink }),
     commitErrors: get(
       "skystream_sink_commit_errors_total",
       () =>

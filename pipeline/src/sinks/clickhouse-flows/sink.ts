@@ -89,6 +89,8 @@ type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
 
 const rowsOf = (b: Batch) => b.rows + b.dead.length;
 
+type Decoded = { schemaId: number; flow: FlowRecord } | { dead: DeadLetter };
+
 export class ClickhouseFlowSink implements Sink {
   readonly topics: string[];
   private readonly consumer: Consumer;
@@ -219,7 +221,9 @@ export class ClickhouseFlowSink implements Sink {
       this.partitions.delete(partitionKey(batch.topic, batch.partition));
       st = await this.state(batch.topic, batch.partition);
     }
-    for (const msg of batch.messages) {
+    const decoded = batch.messages.map((m) => this.decode(m));
+    await this.awaitTopology(decoded, batch);
+    for (const [i, msg] of batch.messages.entries()) {
       const offset = BigInt(msg.offset);
       if (st.epoch === undefined) {
         // Offsets below the recorded range: the topic is not the one the ledger saw (created again).
@@ -246,7 +250,7 @@ export class ClickhouseFlowSink implements Sink {
           st.replay = undefined;
         }
       }
-      this.add(st, msg, offset);
+      this.add(st, msg, offset, decoded[i]!);
       const open = st.open!;
       if (st.replay ? offset === st.replay.last : rowsOf(open) >= this.cfg.batch_size) {
         st.replay = undefined;
@@ -264,7 +268,40 @@ export class ClickhouseFlowSink implements Sink {
     }
   }
 
-  private add(st: PartitionState, msg: BusMessage, offset: bigint): void {
+  /** A record read: the flow and its writer schema, or why it cannot be written. */
+  private decode(msg: BusMessage): Decoded {
+    const value = msg.value ?? Buffer.alloc(0);
+    try {
+      const { schemaId, value: flow } = this.deps.codec.decode<FlowRecord>(value, FLOW_RECORD);
+      const invalid = validateFlow(flow);
+      if (invalid) return { dead: { message: msg, reason: invalid, error: `flow ${flow.UUID || "(no UUID)"} failed validation: ${invalid}` } };
+      return { schemaId, flow };
+    } catch (err) {
+      const reason = err instanceof DecodeError ? err.reason : "decode_error";
+      return { dead: { message: msg, reason, error: errorMessage(err) } };
+    }
+  }
+
+  /**
+   * Waits (up to enrichment.topology_wait) until the graph knows each host's topology up to its flows'
+   * time plus the socket slack: a process's socket is reported by a poll, and reaches the graph after flows
+   * that were captured at the same moment may.
+   */
+  private async awaitTopology(decoded: Decoded[], batch: MessageBatch): Promise<void> {
+    const wait = this.cfg.enrichment.topology_wait;
+    if (!this.follower || wait <= 0) return;
+    const until = new Map<string, number>();
+    for (const d of decoded) if ("flow" in d) until.set(d.flow.Host, Math.max(until.get(d.flow.Host) ?? 0, d.flow.Last + this.cfg.enrichment.socket_slack));
+    const results = await Promise.all([...until].map(([host, t]) => this.follower!.caughtUp(host, t, wait)));
+    const late = results.filter((ok) => !ok).length;
+    if (late > 0) {
+      this.m.topologyLate.inc(late);
+      this.log.debug({ hosts: late }, "enriching before the topology caught up with the flows' time");
+    }
+    await batch.heartbeat?.();
+  }
+
+  private add(st: PartitionState, msg: BusMessage, offset: bigint, decoded: Decoded): void {
     const b: Batch = (st.open ??= {
       state: st,
       topic: st.topic,
@@ -279,29 +316,28 @@ export class ClickhouseFlowSink implements Sink {
       since: Date.now(),
     });
     b.last = offset;
-    const value = msg.value ?? Buffer.alloc(0);
-    try {
-      const { schemaId, value: flow } = this.deps.codec.decode<FlowRecord>(value, FLOW_RECORD);
-      const invalid = validateFlow(flow);
-      if (invalid) {
-        b.dead.push({ message: msg, reason: invalid, error: `flow ${flow.UUID || "(no UUID)"} failed validation: ${invalid}` });
+    if ("dead" in decoded) {
+      b.dead.push(decoded.dead);
+      return;
+    }
+    const { schemaId, flow } = decoded;
+    const value = msg.value!;
+    let id = schemaId;
+    let framed = value;
+    if (this.enricher) {
+      try {
+        framed = this.enriched(value, schemaId, flow, this.enricher.enrich(flow));
+      } catch (err) {
+        b.dead.push({ message: msg, reason: "enrichment_error", error: errorMessage(err) });
         return;
       }
-      let id = schemaId;
-      let framed = value;
-      if (this.enricher) {
-        framed = this.enriched(value, schemaId, flow, this.enricher.enrich(flow));
-        id = this.enrichedWriter!.entry.id;
-        if (this.cfg.enrichment.topic) b.enriched.push({ key: msg.key, value: framed });
-      }
-      let list = b.bodies.get(id);
-      if (!list) b.bodies.set(id, (list = []));
-      list.push(framed.subarray(FRAME_HEADER_SIZE));
-      b.rows++;
-    } catch (err) {
-      const reason = err instanceof DecodeError ? err.reason : "decode_error";
-      b.dead.push({ message: msg, reason, error: errorMessage(err) });
+      id = this.enrichedWriter!.entry.id;
+      if (this.cfg.enrichment.topic) b.enriched.push({ key: msg.key, value: framed });
     }
+    let list = b.bodies.get(id);
+    if (!list) b.bodies.set(id, (list = []));
+    list.push(framed.subarray(FRAME_HEADER_SIZE));
+    b.rows++;
   }
 
   /** The framed record with its Enrichment set, written with the enriched writer schema. */
