@@ -138,3 +138,108 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
   await assert.rejects(run("G.Flows().Sum('Start')"), /Metric/);
   assert.deepEqual(await run("G.Flows().Has('UUID', 'udp-flow').In().Flows().Count()"), [0], "nothing was captured on the A end itself");
 });
+
+test("/api/flowmatrix: the matrix as JSON, skydive-flow-matrix's CSV and DOT, with filters and bad input refused", async (t) => {
+  const cfg = clickhouseConfig.parse({ data_path: mkdtempSync(join(tmpdir(), "skystream-gmatrix-")), database: "gmatrix" });
+  const storage = await openStorage(cfg, log);
+  t.after(() => storage.close());
+  await migrate(storage, cfg, log);
+  const codec = new AvroCodec();
+  const schema = codec.writerFor(FLOW_RECORD).schema;
+  const end = (host: string, netns: string, proc: string | null) => ({
+    Node: { ID: `${host}-eth0`, Name: "eth0", Type: "veth", Host: host },
+    Netns: netns,
+    Process: proc ? { Pid: 10, Name: proc, Process: `/usr/bin/${proc}`, Cmdline: proc } : null,
+    Container: "",
+    K8sNamespace: "",
+    K8sPod: "",
+  });
+  const flow = (i: number, client: string, server: string, port: number, clientProc: string, serverProc: string): FlowRecord => {
+    const f = syntheticFlow(i, NOW - 60_000, client);
+    return {
+      ...f,
+      UUID: `m-${i}`,
+      Network: { Protocol: "IPV4", A: `198.18.1.${i}`, B: "198.18.2.1", ID: 0 },
+      Transport: { Protocol: "TCP", A: 40000 + i, B: port, ID: 0 },
+      LastUpdateMetric: { ...f.LastUpdateMetric!, ABBytes: 1000 * i, BABytes: 100 * i, Start: f.Start },
+      Enrichment: { CaptureNode: null, A: end(client, "blue", clientProc), B: end(server, "red", serverProc), Server: "B" },
+    } as FlowRecord;
+  };
+  const flows = [flow(1, "h1", "h2", 8080, "curl", "nginx"), flow(2, "h1", "h2", 8080, "curl", "nginx"), flow(3, "h3", "h2", 5432, "app", "postgres")];
+  await storage.insertAvro(
+    flowsInsert(cfg, schema, [
+      buildContainer(
+        schema,
+        flows.map((f) => codec.encode(FLOW_RECORD, f).subarray(FRAME_HEADER_SIZE)),
+      ),
+    ]),
+  );
+
+  const { buildApi } = await import("./server.js");
+  const { apiConfig } = await import("./config.js");
+  const { createRegistry } = await import("@skystream/common");
+  const graph = new MemoryGraph();
+  const app = await buildApi(apiConfig.parse({}), {
+    source: { live: () => graph, at: async () => graph, during: async () => graph },
+    storage,
+    metrics: createRegistry("matrix-test"),
+    log,
+  });
+  t.after(() => app.close());
+  const get = (qs: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: "GET", url: `/api/flowmatrix?from=${NOW - 3_600_000}&to=${NOW}${qs}`, headers });
+
+  const json = (await get("")).json();
+  assert.deepEqual(
+    json.map((r: { Port: number; ClientIP: string }) => `${r.Port} ${r.ClientIP}`),
+    ["5432 198.18.1.3", "8080 198.18.1.2", "8080 198.18.1.1"],
+    "biggest first; one row per client address",
+  );
+  const { FirstSeen: _f, LastSeen: _l, ClientToServerPackets: _p1, ServerToClientPackets: _p2, ...first } = json[2];
+  assert.deepEqual(first, {
+    Protocol: "TCP",
+    Server: "h2",
+    ServerIP: "198.18.2.1",
+    Port: 8080,
+    ServerProc: "/usr/bin/nginx",
+    ServerProcName: "nginx",
+    ServerNetns: "red",
+    Client: "h1",
+    ClientIP: "198.18.1.1",
+    ClientProc: "/usr/bin/curl",
+    ClientProcName: "curl",
+    ClientNetns: "blue",
+    ClientToServerBytes: 1000,
+    ServerToClientBytes: 100,
+    Flows: 1,
+  });
+  assert.deepEqual(
+    (await get("&process=postgres")).json().map((r: { Client: string }) => r.Client),
+    ["h3"],
+  );
+  const filtered = await get("&port=8080&host=h1&namespace=blue&protocol=TCP");
+  assert.equal(filtered.json().length, 2, filtered.body);
+  assert.equal((await get("&host=nope")).json().length, 0);
+  const sockets = await get("&source=sockets");
+  assert.equal(sockets.statusCode, 200, sockets.body);
+  assert.deepEqual(sockets.json(), [], "no socket was reported in this graph-less store");
+
+  const csv = await get("&format=csv");
+  assert.match(csv.headers["content-type"] as string, /text\/csv/);
+  assert.deepEqual(csv.body.trim().split("\n"), [
+    "protocol,server,server_ip,port,server_proc,server_procname,client,client_ip,client_proc,client_procname",
+    "TCP,h2,198.18.2.1,5432,/usr/bin/postgres,postgres,h3,198.18.1.3,/usr/bin/app,app",
+    "TCP,h2,198.18.2.1,8080,/usr/bin/nginx,nginx,h1,198.18.1.2,/usr/bin/curl,curl",
+    "TCP,h2,198.18.2.1,8080,/usr/bin/nginx,nginx,h1,198.18.1.1,/usr/bin/curl,curl",
+  ]);
+  assert.match((await get("&volumes=true", { accept: "text/csv" })).body, /,client_to_server_bytes,server_to_client_bytes,/);
+  const dot = (await get("&format=dot")).body;
+  assert.match(dot, /subgraph cluster_\d+ \{\n\s+label="h2"/);
+  assert.match(dot, /"h1\/curl" -> "h2\/nginx" \[label="TCP : 198\.18\.2\.1:8080"\]/);
+
+  assert.equal((await get("&port=99999")).statusCode, 400);
+  assert.equal((await get("&format=xml")).statusCode, 400);
+  assert.equal((await get("&bogus=1")).statusCode, 400);
+  assert.equal((await app.inject({ method: "GET", url: "/api/flowmatrix?from=tomorrow" })).statusCode, 400);
+  assert.equal((await app.inject({ method: "GET", url: `/api/flowmatrix?from=${NOW}&to=${NOW - 1}` })).statusCode, 400);
+});

@@ -10,9 +10,13 @@ import type { GraphSource } from "../gremlin/evaluate.js";
 import type { ApiConfig } from "./config.js";
 import { infoRoutes } from "./routes/info.js";
 import { topologyRoutes } from "./routes/topology.js";
+import { flowMatrixRoutes } from "./routes/flow-matrix.js";
+import type { Storage } from "../storage/clickhouse/index.js";
 
 export interface ApiDeps {
   source: GraphSource;
+  /** ClickHouse, for the routes that query it directly (flow matrix); absent in tests of the graph alone. */
+  storage?: Storage;
   metrics: MetricsRegistry;
   log: Logger;
 }
@@ -24,8 +28,8 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
     loggerInstance: deps.log.child({ component: "api" }) as FastifyBaseLogger,
     bodyLimit: cfg.body_limit,
     disableRequestLogging: true,
-    // Unknown fields are refused, not dropped in silence; types are not coerced.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Unknown fields are refused, not dropped in silence; query strings are read as their schema's types.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
   });
   await app.register(swagger, {
     openapi: {
@@ -33,6 +37,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
       info: { title: "Skystream API", version: API_VERSION, description: "Topology (Gremlin, time travel), captures, alerts, flow matrix." },
       tags: [
         { name: "topology", description: "the graph and Gremlin queries" },
+        { name: "flows", description: "the flow matrix" },
         { name: "info", description: "service information and metrics" },
       ],
     },
@@ -50,6 +55,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
 
   await app.register(infoRoutes, { version: API_VERSION, metrics: deps.metrics });
   await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });
+  if (deps.storage) await app.register(flowMatrixRoutes, { storage: deps.storage });
   return app;
 }
 

@@ -35,7 +35,7 @@ export async function startApi(
     () => Date.now() - cfg.window,
     new ClickhouseFlowStore(deps.storage),
   );
-  const app = await buildApi(cfg, { source, metrics: deps.metrics, log: deps.log });
+  const app = await buildApi(cfg, { source, storage: deps.storage, metrics: deps.metrics, log: deps.log });
   const address = await listen(app, cfg.listen);
   deps.log.info({ address, docs: `${address}/api/docs` }, "query API listening");
   return {
