@@ -7,9 +7,10 @@ import { benchFlowMem, benchFlowTable, benchSflow, type SflowReceiver } from "./
 import { startKafka } from "../test/harness/kafka.ts";
 import { benchTopology } from "./topology.ts";
 import { benchHistory } from "./history.ts";
+import { benchGremlin } from "./gremlin.ts";
 
-// BENCH_ONLY=codec,e2e,topology,history,flowtable,sflow,flowmem picks sections (default: all).
-const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,flowtable,sflow,flowmem").split(","));
+// BENCH_ONLY=codec,e2e,topology,history,gremlin,flowtable,sflow,flowmem picks sections (default: all).
+const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,gremlin,flowtable,sflow,flowmem").split(","));
 
 const flows = Number(process.env.BENCH_FLOWS ?? 300_000);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -163,6 +164,22 @@ if (only.has("history")) {
     `${(h.matrixSecs / h.matrixFromFlowsSecs).toFixed(3)}×`,
     "< 1 s",
   ]);
+}
+
+if (only.has("gremlin")) {
+  const g = await benchGremlin(Number(process.env.BENCH_GREMLIN_RUNS ?? 50));
+  console.log(
+    `gremlin: ${fmt(g.nodes)} nodes, ${fmt(g.edges)} edges indexed in ${g.buildSecs.toFixed(1)} s; p50 / p99 per query (${g.figures.length} queries)`,
+  );
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  for (const f of g.figures)
+    rows.push([
+      `live Gremlin: ${f.query} → ${f.result}`,
+      `${ms(f.p50)} / ${ms(f.p99)}`,
+      `same graph in plain maps: ${ms(f.refP50)} / ${ms(f.refP99)}`,
+      `${(f.p99 / f.refP99).toFixed(2)}×`,
+      "p99 < 20 ms",
+    ]);
 }
 
 if (!only.has("e2e")) {

@@ -1,11 +1,9 @@
 // The topology index seen as the graph a Gremlin query walks: at one instant (the live graph is the
 // instant now), or over a period (every element that existed in it, in its last revision there).
 // Elements are built in Skydive's shape once per revision and kept on it.
-import type { GraphEdge, GraphNode, QueryGraph } from "../gremlin/graph.js";
+import { EDGE_INDEXED, NODE_INDEXED, type GraphEdge, type GraphNode, type QueryGraph } from "../gremlin/graph.js";
 import type { TopologyRevision } from "../storage/clickhouse/index.js";
 import type { EdgeRevision, NodeRevision, TopologyIndex } from "./topology-index.js";
-
-type WithShape<T> = { shape?: T };
 
 /** A stored revision row in Skydive's shape. */
 export function nodeShape(row: TopologyRevision, md: Record<string, unknown>): GraphNode {
@@ -25,8 +23,26 @@ export function edgeShape(row: TopologyRevision, md: Record<string, unknown>): G
   return { ...nodeShape(row, md), Parent: row.Parent, Child: row.Child };
 }
 
-const nodeOf = (r: NodeRevision & WithShape<GraphNode>) => (r.shape ??= nodeShape(r.row, r.md));
-const edgeOf = (r: EdgeRevision & WithShape<GraphEdge>) => (r.shape ??= edgeShape(r.row, JSON.parse(r.row.Metadata) as Record<string, unknown>));
+const nodeOf = (r: NodeRevision) => (r.shape ??= nodeShape(r.row, r.md)) as GraphNode;
+const edgeOf = (r: EdgeRevision) => (r.shape ??= edgeShape(r.row, JSON.parse(r.row.Metadata) as Record<string, unknown>)) as GraphEdge;
+
+/** Ids mapped to elements as they are iterated, skipping those with none. */
+function lazy<T>(ids: Iterable<string>, get: (id: string) => T | undefined): Iterable<T> {
+  return {
+    [Symbol.iterator]: () => {
+      const it = ids[Symbol.iterator]();
+      return {
+        next: (): IteratorResult<T> => {
+          for (let n = it.next(); !n.done; n = it.next()) {
+            const v = get(n.value);
+            if (v !== undefined) return { value: v, done: false };
+          }
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}
 
 export class IndexGraph implements QueryGraph {
   /** Elements valid at some point of [t0, t1]; t0 = t1 for an instant. */
@@ -46,18 +62,37 @@ export class IndexGraph implements QueryGraph {
     return r && this.nodeRev(r.parent) && this.nodeRev(r.child) ? r : undefined;
   }
 
-  *nodes(): Iterable<GraphNode> {
-    for (const id of this.index.nodeIds()) {
-      const r = this.nodeRev(id);
-      if (r) yield nodeOf(r);
-    }
+  nodes(): Iterable<GraphNode> {
+    return this.nodesWithIds(this.index.nodeIds());
   }
 
-  *edges(): Iterable<GraphEdge> {
-    for (const id of this.index.edgeIds()) {
+  edges(): Iterable<GraphEdge> {
+    return this.edgesWithIds(this.index.edgeIds());
+  }
+
+  /** The nodes of these ids valid here, read as they are iterated (a Limit stops early; no generator: they cost a third more). */
+  private nodesWithIds(ids: Iterable<string>): Iterable<GraphNode> {
+    return lazy(ids, (id) => {
+      const r = this.nodeRev(id);
+      return r && nodeOf(r);
+    });
+  }
+
+  private edgesWithIds(ids: Iterable<string>): Iterable<GraphEdge> {
+    return lazy(ids, (id) => {
       const r = this.edgeRev(id);
-      if (r) yield edgeOf(r);
-    }
+      return r && edgeOf(r);
+    });
+  }
+
+  nodesBy(key: string, value: unknown): Iterable<GraphNode> | undefined {
+    if (!NODE_INDEXED.has(key) || typeof value !== "string") return undefined;
+    return this.nodesWithIds(this.index.nodeIdsBy(key as "Type" | "Name", value));
+  }
+
+  edgesBy(key: string, value: unknown): Iterable<GraphEdge> | undefined {
+    if (!EDGE_INDEXED.has(key) || typeof value !== "string") return undefined;
+    return this.edgesWithIds(this.index.edgeIdsBy(value));
   }
 
   node(id: string): GraphNode | undefined {

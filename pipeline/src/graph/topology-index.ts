@@ -17,6 +17,8 @@ export interface NodeRevision {
   row: TopologyRevision;
   md: Record<string, unknown>;
   sockets?: SocketInfo[];
+  /** The node in the query API's shape, made when first asked for (see index-graph.ts). */
+  shape?: unknown;
 }
 
 export interface EdgeRevision {
@@ -27,6 +29,8 @@ export interface EdgeRevision {
   child: string;
   relation: string;
   row: TopologyRevision;
+  /** The edge in the query API's shape, made when first asked for. */
+  shape?: unknown;
 }
 
 type Revisions<T> = Map<string, T[]>;
@@ -78,6 +82,9 @@ export class TopologyIndex {
   /** Socket 5-tuple (local first) -> namespace node ids; listening protocol|port -> namespace node ids. */
   private readonly sockets = new Map<string, Set<string>>();
   private readonly listening = new Map<string, Set<string>>();
+  /** Node ids by "Type\0value" / "Name\0value" (any revision kept), edge ids by relation type: the query API's indexes. */
+  private readonly byTypeName = new Map<string, Set<string>>();
+  private readonly byRelation = new Map<string, Set<string>>();
   /** Every edge id by its parent, and by its child. */
   private readonly fromParent = new Map<string, Set<string>>();
   private readonly toChild = new Map<string, Set<string>>();
@@ -98,8 +105,17 @@ export class TopologyIndex {
       if (open && open.to === Infinity) open.to = Math.max(open.from, at);
       if (deleted) return;
       const md = JSON.parse(row.Metadata) as Record<string, unknown>;
-      const rev: NodeRevision = { id: row.ID, from: row.ValidFrom, to: Infinity, row, md };
-      if (Array.isArray(md.Sockets)) rev.sockets = md.Sockets as SocketInfo[];
+      // Every field set here, in one order: one object shape for all revisions (fields added later made
+      // every access to them slower).
+      const rev: NodeRevision = {
+        id: row.ID,
+        from: row.ValidFrom,
+        to: Infinity,
+        row,
+        md,
+        sockets: Array.isArray(md.Sockets) ? (md.Sockets as SocketInfo[]) : undefined,
+        shape: undefined,
+      };
       if (list) list.push(rev);
       else this.nodes.set(row.ID, [rev]);
       this.indexNode(rev);
@@ -108,10 +124,20 @@ export class TopologyIndex {
       const open = list?.at(-1);
       if (open && open.to === Infinity) open.to = Math.max(open.from, at);
       if (deleted) return;
-      const rev: EdgeRevision = { id: row.ID, from: row.ValidFrom, to: Infinity, parent: row.Parent, child: row.Child, relation: row.RelationType, row };
+      const rev: EdgeRevision = {
+        id: row.ID,
+        from: row.ValidFrom,
+        to: Infinity,
+        parent: row.Parent,
+        child: row.Child,
+        relation: row.RelationType,
+        row,
+        shape: undefined,
+      };
       if (list) list.push(rev);
       else this.edges.set(row.ID, [rev]);
       addTo(this.fromParent, rev.parent, rev.id);
+      addTo(this.byRelation, rev.relation, rev.id);
       addTo(this.toChild, rev.child, rev.id);
       if (rev.relation === "ownership") {
         addTo(this.owners, rev.child, rev.id);
@@ -133,6 +159,8 @@ export class TopologyIndex {
 
   private indexNode(rev: NodeRevision): void {
     const { md, id } = rev;
+    addTo(this.byTypeName, `Type\0${rev.row.Type}`, id);
+    addTo(this.byTypeName, `Name\0${rev.row.Name}`, id);
     if (typeof md.TID === "string" && md.TID) addTo(this.byTid, md.TID, id);
     if (typeof md.MAC === "string" && md.MAC) addTo(this.byMac, md.MAC.toLowerCase(), id);
     for (const k of ["IPV4", "IPV6"] as const) {
@@ -267,6 +295,16 @@ export class TopologyIndex {
     return (side === "parent" ? this.fromParent : this.toChild).get(node) ?? [];
   }
 
+  /** Ids of nodes whose Type or Name (key) had this value in a kept revision. */
+  nodeIdsBy(key: "Type" | "Name", value: string): Iterable<string> {
+    return this.byTypeName.get(`${key}\0${value}`) ?? [];
+  }
+
+  /** Ids of edges of this relation type. */
+  edgeIdsBy(relation: string): Iterable<string> {
+    return this.byRelation.get(relation) ?? [];
+  }
+
   /** How far back the kept revisions are complete. */
   get window(): number {
     return this.windowMs;
@@ -296,6 +334,7 @@ export class TopologyIndex {
           for (const [ends, node] of [
             [this.fromParent, e.parent],
             [this.toChild, e.child],
+            [this.byRelation, e.relation],
           ] as const) {
             ends.get(node)?.delete(id);
             if (ends.get(node)?.size === 0) ends.delete(node);
@@ -306,7 +345,7 @@ export class TopologyIndex {
     if (dropNodes.length === 0) return;
     // Index entries of forgotten nodes: lookups skip them, removal keeps the maps from growing.
     const gone = new Set(dropNodes);
-    for (const index of [this.byTid, this.byMac, this.byIp, this.sockets, this.listening])
+    for (const index of [this.byTid, this.byMac, this.byIp, this.sockets, this.listening, this.byTypeName])
       for (const [k, ids] of index) {
         for (const id of ids) if (gone.has(id)) ids.delete(id);
         if (ids.size === 0) index.delete(k);

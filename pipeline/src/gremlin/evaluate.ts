@@ -122,7 +122,7 @@ class Evaluation {
 
   private async chain(start: Value, steps: Step[]): Promise<Value> {
     let v = start;
-    for (const step of steps) {
+    for (const step of reduce(steps)) {
       if (performance.now() > this.deadline) throw new GremlinError(`query took longer than its time limit (at the step at ${step.pos})`, step.pos);
       v = await this.step(v, step);
     }
@@ -148,11 +148,20 @@ class Evaluation {
     return v;
   }
 
-  private filter<T>(items: T[], pairs: [string, Matcher][], any: boolean, get: (el: T, key: string) => unknown, pos: number): T[] {
+  private filter<T>(items: Iterable<T>, pairs: [string, Matcher][], any: boolean, get: (el: T, key: string) => unknown, pos: number, take = Infinity): T[] {
     const out: T[] = [];
+    const n = pairs.length;
     for (const el of items) {
+      if (out.length >= take) break;
       this.tick(pos);
-      const ok = any ? pairs.some(([k, m]) => m(get(el, k))) : pairs.every(([k, m]) => m(get(el, k)));
+      let ok = !any || n === 0;
+      for (let i = 0; i < n; i++) {
+        const [k, m] = pairs[i]!;
+        if (m(get(el, k)) === any) {
+          ok = any;
+          break;
+        }
+      }
       if (ok) out.push(el);
     }
     return out;
@@ -258,8 +267,16 @@ class Evaluation {
           return step.name === "V" ? { kind: "nodes", g, items: el ? [el as GraphNode] : [] } : { kind: "edges", g, items: el ? [el as GraphEdge] : [] };
         }
         const pairs = this.optionalPairs(step);
-        if (step.name === "V") return { kind: "nodes", g, items: this.cap(this.filter([...g.nodes()], pairs, false, valueAt, pos), pos) };
-        return { kind: "edges", g, items: this.cap(this.filter([...g.edges()], pairs, false, valueAt, pos), pos) };
+        // An equality on an indexed key (Type, Name, RelationType…) starts from the index's candidates.
+        const literal = a.findIndex((x, i) => i % 2 === 1 && x.kind !== "call" && x.kind !== "traversal");
+        const key = literal > 0 ? stringArg(a[literal - 1], "a key", pos) : undefined;
+        const value = literal > 0 ? (a[literal] as { value: unknown }).value : undefined;
+        if (step.name === "V") {
+          const from = (key !== undefined && g.nodesBy?.(key, value)) || g.nodes();
+          return { kind: "nodes", g, items: this.cap(this.filter(from, pairs, false, valueAt, pos, step.take), pos) };
+        }
+        const from = (key !== undefined && g.edgesBy?.(key, value)) || g.edges();
+        return { kind: "edges", g, items: this.cap(this.filter(from, pairs, false, valueAt, pos, step.take), pos) };
       }
       case "Has":
       case "HasEither":
@@ -673,6 +690,27 @@ class Evaluation {
     }
     return undefined;
   }
+}
+
+/**
+ * Skydive's reduction: V().Has(k, v…) is V(k, v…) (and E() likewise), so the graph's indexes can answer
+ * an equality; same meaning, same positions for errors.
+ */
+function reduce(steps: Step[]): Step[] {
+  const out: Step[] = [];
+  for (const s of steps) {
+    const prev = out.at(-1);
+    if (prev && (prev.name === "V" || prev.name === "E") && prev.args.length === 0 && s.name === "Has" && s.args.length >= 2 && s.args.length % 2 === 0)
+      out[out.length - 1] = { ...prev, args: s.args };
+    else {
+      // V(…)/E(…) then Limit(n): the scan stops at n matches (Limit stays, for its checks).
+      const n = s.args[0];
+      if (prev && (prev.name === "V" || prev.name === "E") && s.name === "Limit" && s.args.length === 1 && n?.kind === "number")
+        out[out.length - 1] = { ...prev, take: n.value };
+      out.push(s);
+    }
+  }
+  return out;
 }
 
 const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);

@@ -27,7 +27,14 @@ export interface QueryGraph {
   outEdges(id: string): readonly GraphEdge[];
   /** Edges whose Child is the node. */
   inEdges(id: string): readonly GraphEdge[];
+  /** Candidates for key = value when the key is indexed (a superset is fine); undefined when it is not. */
+  nodesBy?(key: string, value: unknown): Iterable<GraphNode> | undefined;
+  edgesBy?(key: string, value: unknown): Iterable<GraphEdge> | undefined;
 }
+
+/** Keys graphs index for equality: nodes by type and name, edges by relation type. */
+export const NODE_INDEXED = new Set(["Type", "Name"]);
+export const EDGE_INDEXED = new Set(["RelationType"]);
 
 const NONE: readonly GraphEdge[] = Object.freeze([]);
 
@@ -37,13 +44,47 @@ export class MemoryGraph implements QueryGraph {
   private readonly edgeMap = new Map<string, GraphEdge>();
   private readonly out = new Map<string, GraphEdge[]>();
   private readonly in = new Map<string, GraphEdge[]>();
+  private nodeIndex?: Map<string, GraphNode[]>;
+  private edgeIndex?: Map<string, GraphEdge[]>;
 
   constructor(nodes: Iterable<GraphNode> = [], edges: Iterable<GraphEdge> = []) {
     for (const n of nodes) this.nodeMap.set(n.ID, n);
     for (const e of edges) this.addEdge(e);
   }
 
+  nodesBy(key: string, value: unknown): Iterable<GraphNode> | undefined {
+    if (!NODE_INDEXED.has(key) || typeof value !== "string") return undefined;
+    if (!this.nodeIndex) {
+      this.nodeIndex = new Map();
+      for (const n of this.nodeMap.values())
+        for (const k of NODE_INDEXED) {
+          const v = n.Metadata[k];
+          if (typeof v !== "string") continue;
+          const list = this.nodeIndex.get(`${k}\0${v}`);
+          if (list) list.push(n);
+          else this.nodeIndex.set(`${k}\0${v}`, [n]);
+        }
+    }
+    return this.nodeIndex.get(`${key}\0${value}`) ?? [];
+  }
+
+  edgesBy(key: string, value: unknown): Iterable<GraphEdge> | undefined {
+    if (!EDGE_INDEXED.has(key) || typeof value !== "string") return undefined;
+    if (!this.edgeIndex) {
+      this.edgeIndex = new Map();
+      for (const e of this.edgeMap.values()) {
+        const v = e.Metadata.RelationType;
+        if (typeof v !== "string") continue;
+        const list = this.edgeIndex.get(v);
+        if (list) list.push(e);
+        else this.edgeIndex.set(v, [e]);
+      }
+    }
+    return this.edgeIndex.get(value) ?? [];
+  }
+
   addEdge(e: GraphEdge): void {
+    this.edgeIndex = undefined;
     if (!this.nodeMap.has(e.Parent) || !this.nodeMap.has(e.Child) || this.edgeMap.has(e.ID)) return;
     this.edgeMap.set(e.ID, e);
     let o = this.out.get(e.Parent);

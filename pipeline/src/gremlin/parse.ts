@@ -32,6 +32,8 @@ export interface Step {
   name: string;
   args: Arg[];
   pos: number;
+  /** Set by the evaluator's reduction: the step may stop after this many elements (a Limit follows). */
+  take?: number;
 }
 
 export interface Query {
