@@ -34,6 +34,12 @@ test("all-in-one stores synthetic flows in its embedded ClickHouse, answers the 
       async () => (await gremlin(api, "G.V().Has('Type', 'host').Values('Name')")).includes("aio-host") || undefined,
       30_000,
     );
+    const status = (await (await fetch(`${api}/api/status`)).json()) as { Agents: { Host: string; Alive: boolean }[]; Graph: { Nodes: number } };
+    assert.ok(
+      status.Agents.some((a) => a.Host === "aio-host" && a.Alive),
+      JSON.stringify(status.Agents),
+    );
+    assert.ok(status.Graph.Nodes > 0);
     if (run === 0) firstRun = Date.now();
     else {
       const [count] = await gremlin(api, `G.At(${firstRun}).V().Has('Type', 'host').Count()`);

@@ -82,6 +82,8 @@ export class TopologyPublisher {
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
     this.unsubscribe?.();
+    // A last heartbeat: what this agent published (its last flows included) is known to be complete up to now.
+    if (this.heartbeat) this.send([this.delta("HEARTBEAT")]);
     await this.pending;
   }
 }

@@ -11,12 +11,15 @@ import type { ApiConfig } from "./config.js";
 import { infoRoutes } from "./routes/info.js";
 import { topologyRoutes } from "./routes/topology.js";
 import { flowMatrixRoutes } from "./routes/flow-matrix.js";
+import { statusRoutes, type StatusOptions } from "./routes/status.js";
 import type { Storage } from "../storage/clickhouse/index.js";
 
 export interface ApiDeps {
   source: GraphSource;
   /** ClickHouse, for the routes that query it directly (flow matrix); absent in tests of the graph alone. */
   storage?: Storage;
+  /** What /api/status reports on; absent: no such route. */
+  status?: Omit<StatusOptions, "storage" | "version">;
   metrics: MetricsRegistry;
   log: Logger;
 }
@@ -56,6 +59,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   await app.register(infoRoutes, { version: API_VERSION, metrics: deps.metrics });
   await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });
   if (deps.storage) await app.register(flowMatrixRoutes, { storage: deps.storage });
+  if (deps.storage && deps.status) await app.register(statusRoutes, { ...deps.status, storage: deps.storage, version: API_VERSION });
   return app;
 }
 

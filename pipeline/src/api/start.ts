@@ -19,7 +19,17 @@ export interface RunningApi {
 
 export async function startApi(
   cfg: ApiConfig,
-  deps: { bus: Bus; storage: Storage; codec: AvroCodec; log: Logger; metrics: MetricsRegistry; topologyTopic?: string; groupPrefix: string },
+  deps: {
+    bus: Bus;
+    storage: Storage;
+    codec: AvroCodec;
+    log: Logger;
+    metrics: MetricsRegistry;
+    topologyTopic?: string;
+    groupPrefix: string;
+    /** The pipeline's consumer group and topics, for /api/status. */
+    pipeline: { group: string; topics: string[] };
+  },
 ): Promise<RunningApi> {
   const follower = new GraphFollower(deps.bus, deps.storage, deps.codec, deps.log.child({ component: "api-graph" }), {
     topic: deps.topologyTopic ?? TOPICS.topology,
@@ -35,7 +45,8 @@ export async function startApi(
     () => Date.now() - cfg.window,
     new ClickhouseFlowStore(deps.storage),
   );
-  const app = await buildApi(cfg, { source, storage: deps.storage, metrics: deps.metrics, log: deps.log });
+  const status = { bus: deps.bus, index: follower.index, group: deps.pipeline.group, topics: deps.pipeline.topics, startedAt: Date.now() };
+  const app = await buildApi(cfg, { source, storage: deps.storage, status, metrics: deps.metrics, log: deps.log });
   const address = await listen(app, cfg.listen);
   deps.log.info({ address, docs: `${address}/api/docs` }, "query API listening");
   return {

@@ -144,9 +144,14 @@ export class GraphFollower {
     this.markReady();
   }
 
+  /** Ends every wait in caughtUp() now (false): used when stopping. */
+  release(): void {
+    for (const w of this.waiters.splice(0)) w.resolve(false);
+  }
+
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    for (const w of this.waiters.splice(0)) w.resolve(false);
+    this.release();
     await this.consumer.disconnect();
   }
 }

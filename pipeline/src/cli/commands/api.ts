@@ -23,6 +23,7 @@ export function apiCommand(globals: () => GlobalOptions): Command {
         metrics: rt.metrics,
         topologyTopic: cfg.agent.topology.topic,
         groupPrefix: "skystream-api",
+        pipeline: { group: cfg.pipeline.group_id, topics: [cfg.agent.flow.topic, cfg.agent.topology.topic] },
       });
       await rt.onShutdown(async () => {
         await api.stop();

@@ -29,10 +29,13 @@ export const clickhouseFlowsConfig = z
         /** An origin silent this long is retired from the graph here (as clickhouse_topology.retire_after). */
         retire_after: duration("60s"),
         /**
-         * Longest a batch waits for the topology of its flows' hosts to be known up to the flows' time (the
-         * sockets a flow's processes had reach the graph a little after the flow may): 0 never waits.
+         * Longest a batch waits for the topology of its flows' hosts to be known up to the flows' last packet
+         * plus topology_margin (the sockets a flow's processes had reach the graph a little after the flow
+         * may): 0 never waits.
          */
         topology_wait: duration("10s"),
+        /** How far past a flow's last packet its host's topology must be known (about two socket polls). */
+        topology_margin: duration("1s"),
         /** Longest the sink waits at start for the graph to catch up before it reads flows. */
         ready_timeout: duration("60s"),
       })

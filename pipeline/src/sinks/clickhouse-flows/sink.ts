@@ -284,14 +284,14 @@ export class ClickhouseFlowSink implements Sink {
 
   /**
    * Waits (up to enrichment.topology_wait) until the graph knows each host's topology up to its flows'
-   * time plus the socket slack: a process's socket is reported by a poll, and reaches the graph after flows
-   * that were captured at the same moment may.
+   * last packet plus topology_margin: a process's socket is reported by a poll, and reaches the graph after
+   * flows captured at the same moment may. Not while stopping: what was read is written now.
    */
   private async awaitTopology(decoded: Decoded[], batch: MessageBatch): Promise<void> {
     const wait = this.cfg.enrichment.topology_wait;
-    if (!this.follower || wait <= 0) return;
+    if (!this.follower || wait <= 0 || this.stopping) return;
     const until = new Map<string, number>();
-    for (const d of decoded) if ("flow" in d) until.set(d.flow.Host, Math.max(until.get(d.flow.Host) ?? 0, d.flow.Last + this.cfg.enrichment.socket_slack));
+    for (const d of decoded) if ("flow" in d) until.set(d.flow.Host, Math.max(until.get(d.flow.Host) ?? 0, d.flow.Last + this.cfg.enrichment.topology_margin));
     const results = await Promise.all([...until].map(([host, t]) => this.follower!.caughtUp(host, t, wait)));
     const late = results.filter((ok) => !ok).length;
     if (late > 0) {
@@ -557,6 +557,7 @@ export class ClickhouseFlowSink implements Sink {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.follower?.release();
     clearInterval(this.timer);
     clearInterval(this.lagTimer);
     this.consumer.pause();
