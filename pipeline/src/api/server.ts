@@ -4,6 +4,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import websocket from "@fastify/websocket";
 import type { Logger, MetricsRegistry } from "@skystream/common";
 import { GremlinError } from "../gremlin/parse.js";
 import type { GraphSource } from "../gremlin/evaluate.js";
@@ -12,12 +13,16 @@ import { infoRoutes } from "./routes/info.js";
 import { topologyRoutes } from "./routes/topology.js";
 import { flowMatrixRoutes } from "./routes/flow-matrix.js";
 import { statusRoutes, type StatusOptions } from "./routes/status.js";
+import { subscriberRoutes } from "./routes/subscriber.js";
+import type { RevisionRow } from "../graph/follower.js";
 import type { Storage } from "../storage/clickhouse/index.js";
 
 export interface ApiDeps {
   source: GraphSource;
   /** ClickHouse, for the routes that query it directly (flow matrix); absent in tests of the graph alone. */
   storage?: Storage;
+  /** The topology's changes as they arrive, for /ws/subscriber; absent: no such route. */
+  onRevisions?: (listener: (rows: RevisionRow[]) => void) => () => void;
   /** What /api/status reports on; absent: no such route. */
   status?: Omit<StatusOptions, "storage" | "version">;
   metrics: MetricsRegistry;
@@ -46,6 +51,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
     },
   });
   await app.register(swaggerUi, { routePrefix: "/api/docs" });
+  await app.register(websocket, { options: { maxPayload: cfg.body_limit } });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -59,6 +65,8 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   await app.register(infoRoutes, { version: API_VERSION, metrics: deps.metrics });
   await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });
   if (deps.storage) await app.register(flowMatrixRoutes, { storage: deps.storage });
+  if (deps.onRevisions)
+    await app.register(subscriberRoutes, { source: deps.source, onRevisions: deps.onRevisions, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items });
   if (deps.storage && deps.status) await app.register(statusRoutes, { ...deps.status, storage: deps.storage, version: API_VERSION });
   return app;
 }

@@ -46,7 +46,14 @@ export async function startApi(
     new ClickhouseFlowStore(deps.storage),
   );
   const status = { bus: deps.bus, index: follower.index, group: deps.pipeline.group, topics: deps.pipeline.topics, startedAt: Date.now() };
-  const app = await buildApi(cfg, { source, storage: deps.storage, status, metrics: deps.metrics, log: deps.log });
+  const app = await buildApi(cfg, {
+    source,
+    storage: deps.storage,
+    status,
+    onRevisions: (l) => follower.onRevisions(l),
+    metrics: deps.metrics,
+    log: deps.log,
+  });
   const address = await listen(app, cfg.listen);
   deps.log.info({ address, docs: `${address}/api/docs` }, "query API listening");
   return {

@@ -6,10 +6,13 @@
 import { randomUUID } from "node:crypto";
 import { TOPOLOGY_DELTA, type AvroCodec, type TopologyDelta } from "@skystream/schemas";
 import { errorMessage, retry, type Bus, type Consumer, type Logger, type MessageBatch } from "@skystream/common";
-import { TopologyTables, type Storage } from "../storage/clickhouse/index.js";
+import { TopologyTables, type Storage, type TopologyRevision } from "../storage/clickhouse/index.js";
 import { Materializer, TOMBSTONE_MS } from "../sinks/clickhouse-topology/materializer.js";
 import { partitionKey } from "../sinks/partitions.js";
 import { TopologyIndex } from "./topology-index.js";
+
+/** A revision (or, with Deleted = 1, a deletion) as the materializer makes it. */
+export type RevisionRow = TopologyRevision & { Deleted?: 0 | 1 };
 
 export interface GraphFollowerOptions {
   topic: string;
@@ -37,6 +40,7 @@ export class GraphFollower {
   /** Per host, the time of the latest delta read from it (heartbeats included): how far its topology is known. */
   private readonly hostTimes = new Map<string, number>();
   private waiters: { host: string; time: number; resolve: (caughtUp: boolean) => void }[] = [];
+  private readonly listeners = new Set<(rows: RevisionRow[]) => void>();
 
   constructor(
     private readonly bus: Bus,
@@ -134,7 +138,15 @@ export class GraphFollower {
 
   /** New revisions and deletions into the index (the archive rows are the materializer's business). */
   private applyRows(): void {
-    for (const r of this.graph.drain().live) this.index.apply(r);
+    const rows = this.graph.drain().live;
+    for (const r of rows) this.index.apply(r);
+    if (rows.length > 0) for (const l of this.listeners) l(rows);
+  }
+
+  /** Calls `listener` with every batch of new revisions and deletions, after the index has them. */
+  onRevisions(listener: (rows: RevisionRow[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   private checkReady(): void {

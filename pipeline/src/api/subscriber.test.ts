@@ -1,0 +1,163 @@
+// /ws/subscriber and /api/status on the query API as the all-in-one runs it: topology deltas on an
+// in-process bus, the API following them, a WebSocket client seeing the graph and its changes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { WebSocket } from "ws";
+import { AvroCodec, TOPOLOGY_DELTA, type TopologyDelta, type Node as AvroNode } from "@skystream/schemas";
+import { createBus, createRegistry, kafkaConfig } from "@skystream/common";
+import { clickhouseConfig, migrate, openStorage } from "../storage/clickhouse/index.js";
+import { apiConfig } from "./config.js";
+import { startApi } from "./start.js";
+
+const log = pino({ level: "warn" });
+const TOPIC = "topology.test";
+
+interface Msg {
+  Namespace: string;
+  Type: string;
+  Status?: number;
+  Obj: { ID?: string; Metadata?: Record<string, unknown>; Nodes?: { ID: string }[]; error?: string };
+}
+
+/** A WebSocket client that collects messages and waits for one that matches. */
+async function client(url: string, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, { headers });
+  const got: Msg[] = [];
+  const waiting: { test: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
+  ws.on("message", (d) => {
+    const m = JSON.parse(String(d)) as Msg;
+    got.push(m);
+    for (const w of [...waiting])
+      if (w.test(m)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(m);
+      }
+  });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  return {
+    ws,
+    got,
+    next: (test: (m: Msg) => boolean, ms = 10_000) =>
+      new Promise<Msg>((resolve, reject) => {
+        const seen = got.find(test);
+        if (seen) return resolve(seen);
+        waiting.push({ test, resolve });
+        setTimeout(() => reject(new Error(`no message matching in ${ms} ms; got ${JSON.stringify(got.map((g) => g.Type))}`)), ms).unref();
+      }),
+  };
+}
+
+test("/ws/subscriber: sync then node and edge events, filtered by Gremlin; SyncRequest; /api/status", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "skystream-ws-"));
+  const cfg = clickhouseConfig.parse({ data_path: dir, database: "wsdb" });
+  const storage = await openStorage(cfg, log);
+  t.after(() => storage.close());
+  await migrate(storage, cfg, log);
+  const bus = createBus("memory", kafkaConfig.parse({}), log);
+  await bus.ensureTopics([{ topic: TOPIC, partitions: 1, replicationFactor: 1 }]);
+  const producer = bus.producer();
+  await producer.connect();
+  const codec = new AvroCodec();
+  let seq = 0;
+  const now = Date.now();
+  const delta = (Op: TopologyDelta["Op"], node?: Partial<AvroNode>): TopologyDelta => ({
+    Op,
+    Origin: "agent.h1",
+    Host: "h1",
+    Time: now + seq * 10,
+    Sequence: ++seq,
+    SnapshotID: "",
+    Node: node
+      ? {
+          ID: "n",
+          Host: "h1",
+          Origin: "agent.h1",
+          Type: "veth",
+          Name: "eth0",
+          Metadata: { TID: "", MAC: "", MTU: 1500, State: "UP", IfIndex: 1, Driver: "", IPV4: [], IPV6: [], Extra: "{}" },
+          CreatedAt: now,
+          UpdatedAt: now + seq * 10,
+          DeletedAt: null,
+          Revision: seq,
+          ...node,
+        }
+      : null,
+    Edge: null,
+  });
+  const publish = (...ds: TopologyDelta[]) =>
+    producer.send(
+      TOPIC,
+      ds.map((d) => ({ key: Buffer.from(d.Origin), value: codec.encode(TOPOLOGY_DELTA, d) })),
+    );
+  await publish(delta("ADD", { ID: "ns1", Type: "netns", Name: "blue" }), delta("ADD", { ID: "if1", Name: "eth0" }));
+
+  const api = await startApi(apiConfig.parse({ listen: "127.0.0.1:0" }), {
+    bus,
+    storage,
+    codec,
+    log,
+    metrics: createRegistry("ws-test"),
+    topologyTopic: TOPIC,
+    groupPrefix: "ws-test",
+    pipeline: { group: "ws-pipeline", topics: [TOPIC] },
+  });
+  t.after(() => api.stop());
+  await api.follower.ready;
+  const base = api.address.replace("http", "ws");
+
+  const all = await client(`${base}/ws/subscriber`);
+  t.after(() => all.ws.close());
+  const sync = await all.next((m) => m.Type === "SyncReply");
+  assert.equal(sync.Status, 200);
+  await new Promise((r) => setTimeout(r, 200));
+  const filtered = await client(`${base}/ws/subscriber`, { "X-Gremlin-Filter": "G.V().Has('Type', 'netns')" });
+  t.after(() => filtered.ws.close());
+  const fsync = await filtered.next((m) => m.Type === "SyncReply");
+  assert.deepEqual(
+    fsync.Obj.Nodes!.map((n) => n.ID),
+    ["ns1"],
+  );
+
+  await publish(delta("ADD", { ID: "ns2", Type: "netns", Name: "red" }));
+  assert.equal((await all.next((m) => m.Type === "NodeAdded" && m.Obj.ID === "ns2")).Obj.Metadata!.Name, "red");
+  assert.equal((await filtered.next((m) => m.Type === "NodeAdded" && m.Obj.ID === "ns2")).Obj.Metadata!.Name, "red");
+
+  await publish(
+    delta("UPDATE", {
+      ID: "if1",
+      Name: "eth0",
+      Metadata: { TID: "", MAC: "", MTU: 9000, State: "DOWN", IfIndex: 1, Driver: "", IPV4: [], IPV6: [], Extra: "{}" },
+    }),
+  );
+  assert.equal((await all.next((m) => m.Type === "NodeUpdated" && m.Obj.ID === "if1")).Obj.Metadata!.MTU, 9000);
+
+  await publish(delta("DELETE", { ID: "ns2", Type: "netns", Name: "red" }));
+  await all.next((m) => m.Type === "NodeDeleted" && m.Obj.ID === "ns2");
+  await filtered.next((m) => m.Type === "NodeDeleted" && m.Obj.ID === "ns2");
+  assert.ok(!filtered.got.some((m) => m.Obj.ID === "if1"), "the filtered subscriber saw nothing of the interface");
+
+  // A SyncRequest replaces the filter; a bad one answers 400 with the position.
+  filtered.ws.send(JSON.stringify({ Namespace: "Graph", Type: "SyncRequest", UUID: "u1", Obj: { GremlinFilter: "G.V().Has('Name', 'eth0')" } }));
+  const resync = await filtered.next((m) => m.Type === "SyncReply" && (m as { UUID?: string }).UUID === "u1");
+  assert.deepEqual(
+    resync.Obj.Nodes!.map((n) => n.ID),
+    ["if1"],
+  );
+  filtered.ws.send(JSON.stringify({ Namespace: "Graph", Type: "SyncRequest", UUID: "u2", Obj: { GremlinFilter: "G.V(" } }));
+  const bad = await filtered.next((m) => (m as { UUID?: string }).UUID === "u2");
+  assert.equal(bad.Status, 400);
+  assert.match(bad.Obj.error!, /expected/);
+  filtered.ws.send("not json");
+  assert.equal((await filtered.next((m) => m.Type === "Error")).Status, 400);
+
+  const status = (await (await fetch(`${api.address}/api/status`)).json()) as { Graph: { Nodes: number }; Pipeline: { Lag: Record<string, number | null> } };
+  assert.equal(status.Graph.Nodes, 3, "ns1, if1 and the deleted ns2's history");
+  assert.ok(TOPIC in status.Pipeline.Lag);
+});
