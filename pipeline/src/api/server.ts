@@ -14,6 +14,8 @@ import { topologyRoutes } from "./routes/topology.js";
 import { flowMatrixRoutes } from "./routes/flow-matrix.js";
 import { statusRoutes, type StatusOptions } from "./routes/status.js";
 import { subscriberRoutes } from "./routes/subscriber.js";
+import { captureRoutes } from "./routes/captures.js";
+import type { CaptureRegistry } from "./captures.js";
 import type { RevisionRow } from "../graph/follower.js";
 import type { Storage } from "../storage/clickhouse/index.js";
 
@@ -23,6 +25,8 @@ export interface ApiDeps {
   storage?: Storage;
   /** The topology's changes as they arrive, for /ws/subscriber; absent: no such route. */
   onRevisions?: (listener: (rows: RevisionRow[]) => void) => () => void;
+  /** The captures on the control topic, for /api/capture; absent: no such routes. */
+  captures?: CaptureRegistry;
   /** What /api/status reports on; absent: no such route. */
   status?: Omit<StatusOptions, "storage" | "version">;
   metrics: MetricsRegistry;
@@ -46,6 +50,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
       tags: [
         { name: "topology", description: "the graph and Gremlin queries" },
         { name: "flows", description: "the flow matrix" },
+        { name: "captures", description: "captures on demand" },
         { name: "info", description: "service information and metrics" },
       ],
     },
@@ -65,6 +70,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   await app.register(infoRoutes, { version: API_VERSION, metrics: deps.metrics });
   await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });
   if (deps.storage) await app.register(flowMatrixRoutes, { storage: deps.storage });
+  if (deps.captures) await app.register(captureRoutes, { registry: deps.captures, source: deps.source });
   if (deps.onRevisions)
     await app.register(subscriberRoutes, { source: deps.source, onRevisions: deps.onRevisions, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items });
   if (deps.storage && deps.status) await app.register(statusRoutes, { ...deps.status, storage: deps.storage, version: API_VERSION });

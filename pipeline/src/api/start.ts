@@ -8,6 +8,7 @@ import { TopologyTables, type Storage } from "../storage/clickhouse/index.js";
 import type { ApiConfig } from "./config.js";
 import { TopologyGraphSource } from "./graph-source.js";
 import { ClickhouseFlowStore } from "./flow-store.js";
+import { CaptureRegistry } from "./captures.js";
 import { buildApi, listen } from "./server.js";
 
 export interface RunningApi {
@@ -29,6 +30,8 @@ export async function startApi(
     groupPrefix: string;
     /** The pipeline's consumer group and topics, for /api/status. */
     pipeline: { group: string; topics: string[] };
+    /** The agents' control topic, where captures are ordered. */
+    controlTopic?: string;
   },
 ): Promise<RunningApi> {
   const follower = new GraphFollower(deps.bus, deps.storage, deps.codec, deps.log.child({ component: "api-graph" }), {
@@ -45,12 +48,21 @@ export async function startApi(
     () => Date.now() - cfg.window,
     new ClickhouseFlowStore(deps.storage),
   );
+  const captures = new CaptureRegistry(
+    deps.bus,
+    deps.codec,
+    deps.controlTopic ?? TOPICS.control,
+    deps.log.child({ component: "api-captures" }),
+    deps.groupPrefix,
+  );
+  await captures.start();
   const status = { bus: deps.bus, index: follower.index, group: deps.pipeline.group, topics: deps.pipeline.topics, startedAt: Date.now() };
   const app = await buildApi(cfg, {
     source,
     storage: deps.storage,
     status,
     onRevisions: (l) => follower.onRevisions(l),
+    captures,
     metrics: deps.metrics,
     log: deps.log,
   });
@@ -62,6 +74,7 @@ export async function startApi(
     follower,
     async stop() {
       await app.close();
+      await captures.stop();
       await follower.stop();
     },
   };

@@ -42,6 +42,7 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
         topologyTopic: cfg.agent.topology.topic,
         groupPrefix: "allinone-api",
         pipeline: { group: cfg.pipeline.group_id, topics: [cfg.agent.flow.topic, cfg.agent.topology.topic] },
+        controlTopic: cfg.agent.captures.topic,
       });
       rt.log.info(
         { data_path: cfg.clickhouse.data_path, metrics: rt.server?.address, api: api.address, probes: agent.probes.map((p) => p.id) },

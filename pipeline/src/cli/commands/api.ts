@@ -24,6 +24,7 @@ export function apiCommand(globals: () => GlobalOptions): Command {
         topologyTopic: cfg.agent.topology.topic,
         groupPrefix: "skystream-api",
         pipeline: { group: cfg.pipeline.group_id, topics: [cfg.agent.flow.topic, cfg.agent.topology.topic] },
+        controlTopic: cfg.agent.captures.topic,
       });
       await rt.onShutdown(async () => {
         await api.stop();
