@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(build-essential python3 libssl-dev zlib1g-dev libpcap-dev iproute2 ethtool)
-if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static tshark tcpreplay tcpdump pmacct); fi
+if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static tshark tcpreplay tcpdump pmacct python3-venv); fi
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -30,3 +30,9 @@ fi
 
 # The agent's native helpers (the batched sFlow receiver).
 bash agent/native/build.sh
+
+# Tests: schemathesis (from PyPI, pinned) probes the query API from its OpenAPI document.
+if [ "${1:-}" = "--test" ] && ! test/.venv/bin/schemathesis --version 2>/dev/null | grep -q "4.32.5"; then
+  python3 -m venv test/.venv
+  test/.venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==4.32.5"
+fi

@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
+import { Ajv } from "ajv";
 import type { Logger, MetricsRegistry } from "@skystream/common";
 import { GremlinError } from "../gremlin/parse.js";
 import type { GraphSource } from "../gremlin/evaluate.js";
@@ -35,14 +36,34 @@ export interface ApiDeps {
 
 export const API_VERSION = "0.1.0";
 
+/** Every error answer: a message and the status, plus where a Gremlin query went wrong. */
+export const errorSchema = {
+  type: "object",
+  properties: {
+    error: { type: "string" },
+    statusCode: { type: "integer" },
+    position: { type: "integer", description: "Gremlin: 0-based offset in the query" },
+    expected: { type: "string", description: "Gremlin: what would have been accepted there" },
+  },
+  required: ["error", "statusCode"],
+} as const;
+
+/** Answers any route may give: bad input, unknown id, method not allowed, body or URI too large, wrong content type. */
+const COMMON_ERRORS = [400, 404, 405, 413, 414, 415];
+
 export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ component: "api" }) as FastifyBaseLogger,
     bodyLimit: cfg.body_limit,
     disableRequestLogging: true,
-    // Unknown fields are refused, not dropped in silence; query strings are read as their schema's types.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+    maxParamLength: 1000,
   });
+  // Unknown fields are refused, not dropped in silence. Query strings, path parameters and headers are
+  // text read as their schema's types; a JSON body is taken as it is (a null is not an empty string).
+  const ajv = (coerceTypes: boolean) => new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  const strict = ajv(false);
+  const coercing = ajv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? strict : coercing).compile(schema));
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
@@ -56,6 +77,16 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
     },
   });
   await app.register(swaggerUi, { routePrefix: "/api/docs" });
+  // Every documented route documents its error answers too (the OpenAPI document is the contract).
+  const known: { method: string; path: RegExp }[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat())
+      known.push({ method, path: new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}/?$`) });
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+    if (!schema || schema.hide) return;
+    schema.response ??= {};
+    for (const code of COMMON_ERRORS) schema.response[code] ??= { ...errorSchema, description: "error" };
+  });
   await app.register(websocket, { options: { maxPayload: cfg.body_limit } });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
@@ -65,7 +96,17 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
     if (status === 500) req.log.error({ err, url: req.url }, "request failed");
     return reply.code(status).send({ error: status === 500 ? "internal error (logged)" : err.message, statusCode: status });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}`, statusCode: 404 }));
+  app.setNotFoundHandler((req, reply) => {
+    // A known path asked with another method: 405 with the methods it has.
+    const url = req.url.split("?")[0]!;
+    const allowed = [...new Set(known.filter((r) => r.method !== req.method && r.method !== "HEAD" && r.path.test(url)).map((r) => r.method))];
+    if (allowed.length > 0)
+      return reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send({ error: `${req.method} is not allowed on ${url}; use ${allowed.join(", ")}`, statusCode: 405 });
+    return reply.code(404).send({ error: `no route ${req.method} ${req.url}`, statusCode: 404 });
+  });
 
   await app.register(infoRoutes, { version: API_VERSION, metrics: deps.metrics });
   await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });

@@ -96,7 +96,10 @@ export const captureRoutes: FastifyPluginAsync<{ registry: CaptureRegistry; sour
         tags: ["captures"],
         headers: { type: "object", properties: { "x-resource-ttl": { type: "string", maxLength: 32 } } },
         body: { type: "object", properties: captureProperties, required: ["GremlinQuery"], additionalProperties: false },
-        response: { 201: captureSchema },
+        response: {
+          201: captureSchema,
+          409: { description: "already captured", type: "object", properties: { error: { type: "string" }, statusCode: { type: "integer" } } },
+        },
       },
     },
     async (req, reply) => {
@@ -143,6 +146,7 @@ export const captureRoutes: FastifyPluginAsync<{ registry: CaptureRegistry; sour
         summary: "Stop a capture everywhere",
         tags: ["captures"],
         params: { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] },
+        response: { 200: { description: "deleted", content: { "text/plain": { schema: { type: "string" } } } } },
       },
     },
     async (req, reply) => {

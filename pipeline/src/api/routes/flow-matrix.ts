@@ -83,7 +83,16 @@ export const flowMatrixRoutes: FastifyPluginAsync<{ storage: Storage }> = async 
             volumes: { type: "boolean", default: false },
           },
         },
-        response: { 200: { type: "array", items: rowSchema } },
+        response: {
+          200: {
+            description: "the matrix",
+            content: {
+              "application/json": { schema: { type: "array", items: rowSchema } },
+              "text/csv": { schema: { type: "string", description: "skydive-flow-matrix's CSV" } },
+              "text/vnd.graphviz": { schema: { type: "string", description: "Graphviz DOT" } },
+            },
+          },
+        },
       },
     },
     async (req, reply) => {

@@ -21,7 +21,15 @@ export const infoRoutes: FastifyPluginAsync<{ version: string; metrics: MetricsR
     },
     async () => ({ Host: hostname(), Version: opts.version, Service: "api" }),
   );
-  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["info"], produces: ["text/plain"] } }, async (_req, reply) =>
-    reply.type(opts.metrics.contentType).send(await opts.metrics.metrics()),
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        summary: "Prometheus metrics",
+        tags: ["info"],
+        response: { 200: { description: "the metrics", content: { "text/plain": { schema: { type: "string" } } } } },
+      },
+    },
+    async (_req, reply) => reply.type(opts.metrics.contentType).send(await opts.metrics.metrics()),
   );
 };

@@ -64,7 +64,12 @@ export const topologyRoutes: FastifyPluginAsync<TopologyRoutesOptions> = async (
         summary: "The whole live graph",
         description: `JSON {Nodes, Edges}; Graphviz DOT with Accept: ${DOT}.`,
         tags: ["topology"],
-        response: { 200: graphSchema },
+        response: {
+          200: {
+            description: "the graph",
+            content: { "application/json": { schema: graphSchema }, [DOT]: { schema: { type: "string", description: "Graphviz DOT" } } },
+          },
+        },
       },
     },
     async (req, reply) => {
@@ -93,8 +98,12 @@ export const topologyRoutes: FastifyPluginAsync<TopologyRoutesOptions> = async (
           additionalProperties: false,
         },
         response: {
-          200: { type: "array", items: {} },
+          200: {
+            description: "the result",
+            content: { "application/json": { schema: { type: "array", items: {} } }, [DOT]: { schema: { type: "string", description: "Graphviz DOT" } } },
+          },
           204: { type: "null", description: "empty query" },
+          406: { description: "no Graphviz form for this result", type: "object", properties: { error: { type: "string" }, statusCode: { type: "integer" } } },
         },
       },
     },
