@@ -47,12 +47,6 @@ test("config dump shows the effective config with overrides and durations", () =
   assert.match(r.out, /clickhouse_flows:\n\s+topic: skystream\.flows\.v1/);
 });
 
-test("commands not built yet say so", () => {
-  const r = run(["client"]);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /"skystream client" is not available yet/);
-});
-
 test("api --dump prints the effective config with its api section", () => {
   const r = run(["api", "--dump"], { SKYSTREAM_API_LISTEN: "127.0.0.1:9999" });
   assert.equal(r.code, 0, r.err);

@@ -4,9 +4,9 @@ import { SkystreamError } from "@skystream/common";
 import { agentCommand } from "./commands/agent.js";
 import { allinoneCommand } from "./commands/allinone.js";
 import { apiCommand } from "./commands/api.js";
+import { clientCommand } from "./commands/client.js";
 import { captureCommand } from "./commands/capture.js";
 import { configCommand } from "./commands/config.js";
-import { notYet } from "./commands/later.js";
 import { pipelineCommand } from "./commands/pipeline.js";
 import type { GlobalOptions } from "./runtime.js";
 
@@ -25,7 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(configCommand(globals));
   program.addCommand(captureCommand(globals));
   program.addCommand(apiCommand(globals));
-  program.addCommand(notYet("client", "command-line client of the query API", "it needs the query API"));
+  program.addCommand(clientCommand(globals));
   for (const c of program.commands) c.exitOverride();
   return program;
 }

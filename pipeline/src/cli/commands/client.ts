@@ -1,0 +1,196 @@
+// skystream client …: the query API from the command line (Skydive's `skydive client`). Tables for
+// people, --output json for scripts; the server's error message when a request is refused.
+import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { Command, Option } from "commander";
+import { SkystreamError } from "@skystream/common";
+import { readConfig, type GlobalOptions } from "../runtime.js";
+
+interface ClientOptions {
+  api?: string;
+  output: "table" | "json";
+}
+
+/** The API's base URL: --api, SKYSTREAM_API_URL, or the configured listen address. */
+function baseUrl(globals: GlobalOptions, o: ClientOptions): string {
+  const explicit = o.api ?? process.env.SKYSTREAM_API_URL;
+  if (explicit) return explicit.replace(/\/$/, "");
+  const listen = readConfig(globals).api.listen;
+  return `http://${listen.startsWith(":") ? `127.0.0.1${listen}` : listen}`;
+}
+
+async function call(url: string, init: RequestInit & { accept?: string } = {}): Promise<Response> {
+  let r: Response;
+  try {
+    r = await fetch(url, {
+      ...init,
+      headers: { accept: init.accept ?? "application/json", ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers },
+    });
+  } catch (err) {
+    throw new SkystreamError("SKY_ERR_CLIENT_CONNECT", `cannot reach the API at ${url}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  if (!r.ok) {
+    const text = await r.text();
+    let message = text;
+    try {
+      const j = JSON.parse(text) as { error?: string };
+      if (j.error) message = j.error;
+    } catch {
+      /* not JSON: the text as it is */
+    }
+    throw new SkystreamError("SKY_ERR_CLIENT_REQUEST", `${r.status} ${r.statusText}: ${message}`);
+  }
+  return r;
+}
+
+/** Rows as aligned columns. */
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join("\n") + "\n";
+}
+
+const print = (o: ClientOptions, value: unknown, rows: () => string) =>
+  process.stdout.write(o.output === "json" ? `${JSON.stringify(value, null, 2)}\n` : rows());
+
+export function clientCommand(globals: () => GlobalOptions): Command {
+  const cmd = new Command("client")
+    .description("command-line client of the query API (Gremlin, captures, flow matrix, status)")
+    .option("--api <url>", "API base URL (default: SKYSTREAM_API_URL, else http://<api.listen>)")
+    .addOption(new Option("-o, --output <format>", "table for people, json for scripts").choices(["table", "json"]).default("table"));
+  const opts = () => cmd.opts<ClientOptions>();
+  const url = (path: string) => `${baseUrl(globals(), opts())}${path}`;
+
+  const topology = cmd.command("topology").description("the graph");
+  topology
+    .command("query")
+    .description("run a Gremlin query")
+    .requiredOption("--gremlin <query>", "e.g. \"G.V().Has('Type', 'netns')\"")
+    .addOption(new Option("--format <format>", "json, or dot for Graphviz").choices(["json", "dot"]).default("json"))
+    .action(async (o: { gremlin: string; format: string }) => {
+      const r = await call(url("/api/topology"), {
+        method: "POST",
+        body: JSON.stringify({ GremlinQuery: o.gremlin }),
+        accept: o.format === "dot" ? "text/vnd.graphviz" : "application/json",
+      });
+      if (o.format === "dot") return void process.stdout.write(await r.text());
+      const result = r.status === 204 ? [] : ((await r.json()) as unknown[]);
+      const nodes = result.every((x) => x && typeof x === "object" && "ID" in (x as object) && "Metadata" in (x as object));
+      print(opts(), result, () =>
+        nodes && result.length > 0
+          ? table(
+              (result as { ID: string; Host: string; Metadata: Record<string, unknown> }[]).map((n) => ({
+                id: n.ID,
+                type: n.Metadata.Type ?? n.Metadata.RelationType,
+                name: n.Metadata.Name,
+                host: n.Host,
+                state: n.Metadata.State,
+              })),
+              ["id", "type", "name", "host", "state"],
+            )
+          : `${JSON.stringify(result, null, 2)}\n`,
+      );
+    });
+
+  const capture = cmd.command("capture").description("captures on demand");
+  capture
+    .command("create")
+    .description("start a capture on the nodes a selection matches")
+    .requiredOption("-p, --gremlin <query>", "nodes to capture on, e.g. \"G.V().Has('Type', 'veth', 'Name', 'eth0')\"")
+    .option("--bpf <filter>", "BPF filter", "")
+    .option("--name <name>", "name", "")
+    .option("--description <text>", "description", "")
+    .addOption(new Option("--type <type>", "capture type").choices(["pcap", "afpacket", "sflow", "ovssflow"]))
+    .option("--ttl <duration>", "end by itself after this long (e.g. 10m)")
+    .action(async (o: { gremlin: string; bpf: string; name: string; description: string; type?: string; ttl?: string }) => {
+      const r = await call(url("/api/capture"), {
+        method: "POST",
+        body: JSON.stringify({ GremlinQuery: o.gremlin, BPFFilter: o.bpf, Name: o.name, Description: o.description, Type: o.type ?? "" }),
+        headers: o.ttl ? { "x-resource-ttl": o.ttl } : {},
+      });
+      const c = (await r.json()) as Record<string, unknown>;
+      print(opts(), c, () => table([c], ["UUID", "Name", "GremlinQuery", "BPFFilter", "Count"]));
+    });
+  capture
+    .command("list")
+    .description("captures in force")
+    .action(async () => {
+      const all = (await (await call(url("/api/capture"))).json()) as Record<string, Record<string, unknown>>;
+      print(opts(), all, () => table(Object.values(all), ["UUID", "Name", "GremlinQuery", "BPFFilter", "Type", "Count"]));
+    });
+  capture
+    .command("delete <uuid>")
+    .description("stop a capture everywhere")
+    .action(async (uuid: string) => {
+      const r = await call(url(`/api/capture/${encodeURIComponent(uuid)}`), { method: "DELETE", accept: "text/plain" });
+      process.stdout.write(`${await r.text()}\n`);
+    });
+
+  cmd
+    .command("flowmatrix")
+    .description("who talks to whom")
+    .option("--from <time>", "start: ms, s, -1h, or a date (default: 1 h before --to)")
+    .option("--to <time>", "end (default: now)")
+    .option("--namespace <ns>", "either end in this namespace")
+    .option("--host <host>", "either end on this host")
+    .option("--process <name>", "either end's process")
+    .addOption(new Option("--source <source>", "captured flows, or the sockets seen at --to").choices(["flows", "sockets"]).default("flows"))
+    .addOption(new Option("--format <format>", "output").choices(["table", "json", "csv", "dot", "png"]).default("table"))
+    .option("--file <path>", "png: where to write the image", "flowmatrix.png")
+    .action(async (o: { from?: string; to?: string; namespace?: string; host?: string; process?: string; source: string; format: string; file: string }) => {
+      const qs = new URLSearchParams({ source: o.source });
+      for (const k of ["from", "to", "namespace", "host", "process"] as const) if (o[k] !== undefined) qs.set(k, o[k]!);
+      const wire = o.format === "png" ? "dot" : o.format === "table" ? "json" : o.format;
+      qs.set("format", wire);
+      const r = await call(url(`/api/flowmatrix?${qs}`), { accept: wire === "json" ? "application/json" : wire === "csv" ? "text/csv" : "text/vnd.graphviz" });
+      if (o.format === "csv" || o.format === "dot") return void process.stdout.write(await r.text());
+      if (o.format === "png") {
+        const dot = spawnSync("dot", ["-Tpng"], { input: await r.text(), maxBuffer: 64 << 20 });
+        if (dot.error || dot.status !== 0)
+          throw new SkystreamError(
+            "SKY_ERR_CLIENT_GRAPHVIZ",
+            `rendering needs Graphviz's dot (apt install graphviz): ${dot.error?.message ?? dot.stderr.toString()}`,
+          );
+        writeFileSync(o.file, dot.stdout);
+        return void process.stdout.write(`${o.file}\n`);
+      }
+      const rows = (await r.json()) as Record<string, unknown>[];
+      print(opts(), rows, () =>
+        table(
+          rows.map((x) => ({
+            ...x,
+            server: `${x.Server}/${x.ServerProcName || "?"}`,
+            client: `${x.Client}/${x.ClientProcName || "?"}`,
+            bytes: Number(x.ClientToServerBytes) + Number(x.ServerToClientBytes),
+          })),
+          ["Protocol", "server", "ServerIP", "Port", "client", "ClientIP", "bytes", "Flows"],
+        ),
+      );
+    });
+
+  cmd
+    .command("status")
+    .description("agents seen, graph in memory, pipeline lag")
+    .action(async () => {
+      const s = (await (await call(url("/api/status"))).json()) as {
+        Agents: Record<string, unknown>[];
+        Graph: { Nodes: number; Edges: number };
+        Pipeline: { Lag: Record<string, unknown> };
+      };
+      print(
+        opts(),
+        s,
+        () =>
+          table(
+            s.Agents.map((a) => ({ ...a, LastSeen: new Date(Number(a.LastSeen)).toISOString() })),
+            ["Host", "Origin", "Alive", "LastSeen"],
+          ) + `graph: ${s.Graph.Nodes} nodes, ${s.Graph.Edges} edges; pipeline lag: ${JSON.stringify(s.Pipeline.Lag)}\n`,
+      );
+    });
+  return cmd;
+}

@@ -1,0 +1,64 @@
+// skystream client against a running query API (the API stand: in-process bus, embedded ClickHouse, a
+// small graph): Gremlin, captures, flow matrix, status; tables, JSON, and the server's errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../harness/kafka.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = `${ROOT}pipeline/bin/skystream.js`;
+
+test("skystream client: topology query, capture create/list/delete, flowmatrix, status, errors", { timeout: 120_000 }, async (t) => {
+  const port = await freePort();
+  const stand = spawn(process.execPath, ["--import", "tsx", `${ROOT}test/harness/api-stand.ts`, `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => stand.kill("SIGKILL"));
+  const api = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    stand.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /"address":"([^"]+)"/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    stand.once("exit", (code) => reject(new Error(`the API stand exited (${code})`)));
+  });
+  const client = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, "client", "--api", api, ...args], { encoding: "utf8", timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  const q = client("topology", "query", "--gremlin", "G.V().Has('Type', 'netns')");
+  assert.equal(q.code, 0, q.err);
+  assert.match(q.out, /^ID\s+TYPE\s+NAME\s+HOST\s+STATE\n/);
+  assert.match(q.out, /\nns\s+netns\s+blue\s+stand\s+UP\n/);
+  const json = client("-o", "json", "topology", "query", "--gremlin", "G.V().Count()");
+  assert.deepEqual(JSON.parse(json.out), [3]);
+  assert.match(client("topology", "query", "--gremlin", "G.V()", "--format", "dot").out, /^digraph skystream/);
+  const bad = client("topology", "query", "--gremlin", "G.V().Has('Name' 'x')");
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /400 Bad Request: expected ',' or '\)' at 17/);
+
+  const created = client("-o", "json", "capture", "create", "-p", "G.V().Has('Type', 'veth')", "--bpf", "udp", "--name", "cli", "--ttl", "10m");
+  assert.equal(created.code, 0, created.err);
+  const c = JSON.parse(created.out) as { UUID: string; TTL: number; Count: number };
+  assert.equal(c.TTL, 600_000);
+  assert.equal(c.Count, 1, "the stand's one veth");
+  assert.match(client("capture", "list").out, new RegExp(`${c.UUID}\\s+cli\\s+G\\.V\\(\\)\\.Has\\('Type', 'veth'\\)\\s+udp`));
+  assert.match(client("capture", "create", "-p", "G.V().Has('Type', 'veth')", "--bpf", "udp").err, /409 Conflict: capture .* already captures/);
+  assert.equal(client("capture", "delete", c.UUID).out, `capture ${c.UUID} deleted\n`);
+  assert.match(client("capture", "delete", c.UUID).err, /404 Not Found: no capture/);
+
+  const csv = client("flowmatrix", "--format", "csv");
+  assert.equal(csv.code, 0, csv.err);
+  assert.equal(csv.out, "protocol,server,server_ip,port,server_proc,server_procname,client,client_ip,client_proc,client_procname\n");
+  assert.deepEqual(JSON.parse(client("-o", "json", "flowmatrix").out), []);
+
+  const status = client("status");
+  assert.equal(status.code, 0, status.err);
+  assert.match(status.out, /^HOST\s+ORIGIN\s+ALIVE\s+LASTSEEN\n/);
+  assert.match(status.out, /graph: 3 nodes, 0 edges/);
+
+  const down = spawnSync(process.execPath, [BIN, "client", "--api", "http://127.0.0.1:1", "status"], { encoding: "utf8" });
+  assert.equal(down.status, 1);
+  assert.match(down.stderr, /cannot reach the API at http:\/\/127\.0\.0\.1:1\/api\/status/);
+});
