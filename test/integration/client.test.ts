@@ -30,7 +30,7 @@ test("skystream client: topology query, capture create/list/delete, flowmatrix, 
   const q = client("topology", "query", "--gremlin", "G.V().Has('Type', 'netns')");
   assert.equal(q.code, 0, q.err);
   assert.match(q.out, /^ID\s+TYPE\s+NAME\s+HOST\s+STATE\n/);
-  assert.match(q.out, /\nns\s+netns\s+blue\s+stand\s+UP\n/);
+  assert.match(q.out, /\nns\s+netns\s+blue\s+h1\s+UP\n/);
   const json = client("-o", "json", "topology", "query", "--gremlin", "G.V().Count()");
   assert.deepEqual(JSON.parse(json.out), [3]);
   assert.match(client("topology", "query", "--gremlin", "G.V()", "--format", "dot").out, /^digraph skystream/);

@@ -12,6 +12,8 @@ export const apiConfig = section({
   max_items: z.number().int().min(1).default(200_000),
   /** Live Flows() are the flows seen this recently (the agents' flow.expire). */
   flow_expire: duration("10m"),
+  /** Evaluate alerts in this process (one API process of a deployment should). */
+  alerts: z.boolean().default(true),
   /** How much recent topology history the API keeps in memory (older times are read from ClickHouse). */
   window: duration("15m"),
 });

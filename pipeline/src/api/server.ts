@@ -17,6 +17,8 @@ import { statusRoutes, type StatusOptions } from "./routes/status.js";
 import { subscriberRoutes } from "./routes/subscriber.js";
 import { captureRoutes } from "./routes/captures.js";
 import type { CaptureRegistry } from "./captures.js";
+import { alertRoutes } from "./routes/alerts.js";
+import type { AlertEngine } from "./alerts.js";
 import type { RevisionRow } from "../graph/follower.js";
 import type { Storage } from "../storage/clickhouse/index.js";
 
@@ -28,6 +30,8 @@ export interface ApiDeps {
   onRevisions?: (listener: (rows: RevisionRow[]) => void) => () => void;
   /** The captures on the control topic, for /api/capture; absent: no such routes. */
   captures?: CaptureRegistry;
+  /** Alerts, for /api/alert and the Alert events of /ws/subscriber; absent: no such routes. */
+  alerts?: AlertEngine;
   /** What /api/status reports on; absent: no such route. */
   status?: Omit<StatusOptions, "storage" | "version">;
   metrics: MetricsRegistry;
@@ -72,6 +76,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
         { name: "topology", description: "the graph and Gremlin queries" },
         { name: "flows", description: "the flow matrix" },
         { name: "captures", description: "captures on demand" },
+        { name: "alerts", description: "alerts on Gremlin expressions" },
         { name: "info", description: "service information and metrics" },
       ],
     },
@@ -112,8 +117,15 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });
   if (deps.storage) await app.register(flowMatrixRoutes, { storage: deps.storage });
   if (deps.captures) await app.register(captureRoutes, { registry: deps.captures, source: deps.source });
+  if (deps.alerts) await app.register(alertRoutes, { engine: deps.alerts });
   if (deps.onRevisions)
-    await app.register(subscriberRoutes, { source: deps.source, onRevisions: deps.onRevisions, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items });
+    await app.register(subscriberRoutes, {
+      source: deps.source,
+      onRevisions: deps.onRevisions,
+      onAlert: deps.alerts ? (l) => deps.alerts!.onFire(l) : undefined,
+      queryTimeoutMs: cfg.query_timeout,
+      maxItems: cfg.max_items,
+    });
   if (deps.storage && deps.status) await app.register(statusRoutes, { ...deps.status, storage: deps.storage, version: API_VERSION });
   return app;
 }

@@ -9,6 +9,7 @@ import type { ApiConfig } from "./config.js";
 import { TopologyGraphSource } from "./graph-source.js";
 import { ClickhouseFlowStore } from "./flow-store.js";
 import { CaptureRegistry } from "./captures.js";
+import { AlertEngine } from "./alerts.js";
 import { buildApi, listen } from "./server.js";
 
 export interface RunningApi {
@@ -56,6 +57,11 @@ export async function startApi(
     deps.groupPrefix,
   );
   await captures.start();
+  const alerts = cfg.alerts
+    ? new AlertEngine(deps.storage, source, deps.log.child({ component: "api-alerts" }), { queryTimeoutMs: cfg.query_timeout })
+    : undefined;
+  await alerts?.start();
+  const stopAlertFeed = alerts ? follower.onRevisions(() => alerts.graphChanged()) : undefined;
   const status = { bus: deps.bus, index: follower.index, group: deps.pipeline.group, topics: deps.pipeline.topics, startedAt: Date.now() };
   const app = await buildApi(cfg, {
     source,
@@ -63,6 +69,7 @@ export async function startApi(
     status,
     onRevisions: (l) => follower.onRevisions(l),
     captures,
+    alerts,
     metrics: deps.metrics,
     log: deps.log,
   });
@@ -73,6 +80,8 @@ export async function startApi(
     address,
     follower,
     async stop() {
+      stopAlertFeed?.();
+      alerts?.stop();
       await app.close();
       await captures.stop();
       await follower.stop();

@@ -4,7 +4,7 @@
 // X-Gremlin-Filter header or the x-gremlin-filter query parameter, or later from a SyncRequest
 // {GremlinFilter, Time}; it must give a graph, nodes or edges. Unfiltered subscribers get each revision
 // as it arrives; filtered ones get the difference of the filter's result, re-evaluated at most every
-// `debounceMs`. Envelope: {Namespace, Type, UUID?, Status?, Obj}.
+// `debounceMs`. Alert firings come on the Alert namespace. Envelope: {Namespace, Type, UUID?, Status?, Obj}.
 import type { FastifyPluginAsync } from "fastify";
 import type { WebSocket } from "ws";
 import type {} from "@fastify/websocket";
@@ -13,10 +13,13 @@ import type { GraphEdge, GraphNode } from "../../gremlin/graph.js";
 import { GremlinError } from "../../gremlin/parse.js";
 import { edgeShape, nodeShape } from "../../graph/index-graph.js";
 import type { RevisionRow } from "../../graph/follower.js";
+import type { AlertFiring } from "../alerts.js";
 
 export interface SubscriberOptions {
   source: GraphSource;
   onRevisions(listener: (rows: RevisionRow[]) => void): () => void;
+  /** Alert firings, sent to every subscriber on the Alert namespace. */
+  onAlert?: (listener: (f: AlertFiring) => void) => () => void;
   queryTimeoutMs: number;
   maxItems: number;
   debounceMs?: number;
@@ -160,6 +163,7 @@ export const subscriberRoutes: FastifyPluginAsync<SubscriberOptions> = async (ap
         } else
           send(socket, { Namespace: m.Namespace ?? "", Type: "Error", UUID: m.UUID, Status: 400, Obj: { error: `unknown message ${m.Namespace}/${m.Type}` } });
       });
+      const unsubscribeAlerts = opts.onAlert?.((f) => send(socket, { Namespace: "Alert", Type: "Alert", Obj: f }));
       socket.on("pong", () => (alive = true));
       const ping = setInterval(() => {
         if (!alive) return socket.terminate();
@@ -170,6 +174,7 @@ export const subscriberRoutes: FastifyPluginAsync<SubscriberOptions> = async (ap
         clearInterval(ping);
         clearTimeout(timer);
         unsubscribe();
+        unsubscribeAlerts?.();
       });
       void sync();
     },

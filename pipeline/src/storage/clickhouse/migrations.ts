@@ -23,6 +23,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 4, name: "flow_enrichment", sql: sqlFile("004_flow_enrichment.sql") },
   { version: 5, name: "socket_matrix", sql: sqlFile("005_socket_matrix.sql") },
   { version: 6, name: "distributed", sql: sqlFile("006_distributed.sql"), clusterOnly: true },
+  { version: 7, name: "alerts", sql: sqlFile("007_alerts.sql") },
 ];
 
 /**

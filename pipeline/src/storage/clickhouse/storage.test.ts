@@ -22,7 +22,7 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
   t.after(() => storage.close());
   assert.equal(storage.kind, "chdb");
 
-  assert.deepEqual(await migrate(storage, cfg, log), [1, 2, 3, 4, 5]);
+  assert.deepEqual(await migrate(storage, cfg, log), [1, 2, 3, 4, 5, 7]);
   assert.deepEqual(await migrate(storage, cfg, log), [], "migrations apply once");
 
   const v2 = JSON.parse(readFileSync(new URL("../../../../schemas/src/testdata/FlowRecord.v2-fixture.avsc", import.meta.url), "utf8")) as avro.Schema;
@@ -151,7 +151,7 @@ test("on a cluster: every migration statement parses, runs ON CLUSTER, replicate
   const engineOf = (table: string) => statements.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS sky_db.${table} `))!.match(/ENGINE = ([^\n]+)/)![1]!;
   for (const table of ["flows", "flow_matrix", "flow_matrix_1h"])
     assert.match(engineOf(table), /^Replicated\w*MergeTree\('\/clickhouse\/tables\/\{shard\}\//, table);
-  for (const table of ["sink_ledger", "topology_live", "topology_archive", "topology_origins"])
+  for (const table of ["sink_ledger", "topology_live", "topology_archive", "topology_origins", "alerts", "alert_firings"])
     assert.match(engineOf(table), /^Replicated\w*MergeTree\('\/clickhouse\/tables\/all\//, table);
   assert.equal(engineOf("flows_all"), "Distributed(sky, sky_db, flows, cityHash64(UUID))");
   assert.equal(engineOf("flow_matrix_all"), "Distributed(sky, sky_db, flow_matrix)");

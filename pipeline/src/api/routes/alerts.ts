@@ -1,0 +1,110 @@
+// /api/alert: alerts with Skydive's shapes. A Gremlin Expression (fires when its result is not empty and
+// changed), a Trigger ("graph" or "duration:10s"), an Action ("" or an http(s) webhook URL).
+import { randomUUID } from "node:crypto";
+import type { FastifyPluginAsync } from "fastify";
+import { parseGremlin } from "../../gremlin/parse.js";
+import { triggerPeriod, type AlertEngine } from "../alerts.js";
+
+interface AlertBody {
+  Name?: string;
+  Description?: string;
+  Expression: string;
+  Trigger?: string;
+  Action?: string;
+}
+
+const alertProperties = {
+  Name: { type: "string", maxLength: 256, default: "" },
+  Description: { type: "string", maxLength: 4096, default: "" },
+  Expression: {
+    type: "string",
+    minLength: 1,
+    maxLength: 10_000,
+    description: "a Gremlin query; fires when its result is not empty and differs from the last firing's",
+  },
+  Trigger: { type: "string", maxLength: 64, default: "graph", description: "graph (as the topology changes) or duration:<go duration>, at least 1 s" },
+  Action: { type: "string", maxLength: 2048, default: "", description: "empty (WebSocket notification) or an http(s) URL the firing is POSTed to" },
+} as const;
+
+const alertSchema = { type: "object", properties: { UUID: { type: "string" }, ...alertProperties, CreateTime: { type: "integer" } } } as const;
+const idParams = { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] } as const;
+const error = (statusCode: number, message: string) => ({ statusCode, error: message });
+
+export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (app, { engine }) => {
+  app.get(
+    "/api/alert",
+    { schema: { summary: "Alerts", tags: ["alerts"], response: { 200: { type: "object", additionalProperties: alertSchema } } } },
+    async () => Object.fromEntries(engine.list().map((a) => [a.UUID, a])),
+  );
+  app.get<{ Params: { id: string } }>(
+    "/api/alert/:id",
+    { schema: { summary: "One alert", tags: ["alerts"], params: idParams, response: { 200: alertSchema } } },
+    async (req, reply) => engine.get(req.params.id) ?? reply.code(404).send(error(404, `no alert ${req.params.id}`)),
+  );
+  app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
+    "/api/alert/:id/firings",
+    {
+      schema: {
+        summary: "When an alert fired, and why (latest first)",
+        tags: ["alerts"],
+        params: idParams,
+        querystring: { type: "object", additionalProperties: false, properties: { limit: { type: "integer", minimum: 1, maximum: 10_000, default: 100 } } },
+        response: {
+          200: {
+            type: "array",
+            items: { type: "object", properties: { Time: { type: "integer" }, ReasonData: {}, ActionStatus: { type: "integer" } } },
+          },
+        },
+      },
+    },
+    async (req, reply) =>
+      engine.get(req.params.id) ? engine.firings(req.params.id, req.query.limit ?? 100) : reply.code(404).send(error(404, `no alert ${req.params.id}`)),
+  );
+  app.post<{ Body: AlertBody }>(
+    "/api/alert",
+    {
+      schema: {
+        summary: "Create an alert",
+        tags: ["alerts"],
+        body: { type: "object", properties: alertProperties, required: ["Expression"], additionalProperties: false },
+        response: { 201: alertSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      parseGremlin(b.Expression); // a GremlinError answers 400 with the position
+      const trigger = b.Trigger ?? "graph";
+      if (triggerPeriod(trigger) === undefined)
+        return reply.code(400).send(error(400, `Trigger: expected "graph" or "duration:<duration of 1s or more>", got "${trigger}"`));
+      const action = b.Action ?? "";
+      if (action !== "" && !/^https?:\/\/[^\s]+$/.test(action))
+        return reply.code(400).send(error(400, `Action: expected empty or an http(s) URL, got "${action}"`));
+      const alert = {
+        UUID: randomUUID(),
+        Name: b.Name ?? "",
+        Description: b.Description ?? "",
+        Expression: b.Expression,
+        Trigger: trigger,
+        Action: action,
+        CreateTime: Date.now(),
+      };
+      await engine.create(alert);
+      return reply.code(201).send(alert);
+    },
+  );
+  app.delete<{ Params: { id: string } }>(
+    "/api/alert/:id",
+    {
+      schema: {
+        summary: "Delete an alert",
+        tags: ["alerts"],
+        params: idParams,
+        response: { 200: { description: "deleted", content: { "text/plain": { schema: { type: "string" } } } } },
+      },
+    },
+    async (req, reply) =>
+      (await engine.delete(req.params.id))
+        ? reply.type("text/plain").send(`alert ${req.params.id} deleted`)
+        : reply.code(404).send(error(404, `no alert ${req.params.id}`)),
+  );
+};
