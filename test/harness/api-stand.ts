@@ -2,7 +2,12 @@
 // schemathesis run and the client test probe. Prints {"address": ...} on its first line, runs until killed.
 import { startTestApi } from "@skystream/pipeline/api/testing";
 
-const t = await startTestApi({ listen: process.argv[2] ?? "127.0.0.1:0", api: { query_timeout: 2000 } });
+// STAND_HTPASSWD: auth on, with these users (alice is admin).
+const htpasswd = process.env.STAND_HTPASSWD;
+const t = await startTestApi({
+  listen: process.argv[2] ?? "127.0.0.1:0",
+  api: { query_timeout: 2000, ...(htpasswd ? { auth: { enabled: "on", htpasswd, roles: { alice: "admin" } } } : {}) },
+});
 await t.publish(
   ["ADD", { ID: "h", Type: "host", Name: "stand" }],
   ["ADD", { ID: "ns", Type: "netns", Name: "blue" }],

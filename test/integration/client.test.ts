@@ -3,25 +3,57 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import bcrypt from "bcryptjs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../harness/kafka.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = `${ROOT}pipeline/bin/skystream.js`;
 
-test("skystream client: topology query, capture create/list/delete, flowmatrix, status, errors", { timeout: 120_000 }, async (t) => {
+/** Starts the API stand; its address. */
+async function stand(t: { after(fn: () => void): void }, env: Record<string, string> = {}): Promise<string> {
   const port = await freePort();
-  const stand = spawn(process.execPath, ["--import", "tsx", `${ROOT}test/harness/api-stand.ts`, `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
-  t.after(() => stand.kill("SIGKILL"));
-  const api = await new Promise<string>((resolve, reject) => {
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}test/harness/api-stand.ts`, `127.0.0.1:${port}`], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  t.after(() => child.kill("SIGKILL"));
+  return new Promise<string>((resolve, reject) => {
     let out = "";
-    stand.stdout.on("data", (d: Buffer) => {
+    child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /"address":"([^"]+)"/.exec(out);
       if (m) resolve(m[1]!);
     });
-    stand.once("exit", (code) => reject(new Error(`the API stand exited (${code})`)));
+    child.once("exit", (code) => reject(new Error(`the API stand exited (${code})`)));
   });
+}
+
+test("skystream client with auth: refused without a token, login, then the token from SKYSTREAM_API_TOKEN", { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "skystream-client-auth-"));
+  writeFileSync(join(dir, "htpasswd"), `alice:${bcrypt.hashSync("secret", 10)}\n`);
+  const api = await stand(t, { STAND_HTPASSWD: join(dir, "htpasswd") });
+  const client = (env: Record<string, string>, ...args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, "client", "--api", api, ...args], { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const refused = client({}, "status");
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /401 Unauthorized: authentication required/);
+  assert.match(client({}, "login", "-u", "alice", "-p", "wrong").err, /401 Unauthorized: wrong user or password/);
+  const login = client({ SKYSTREAM_API_PASSWORD: "secret" }, "login", "-u", "alice");
+  assert.equal(login.code, 0, login.err);
+  const token = login.out.trim();
+  const q = client({ SKYSTREAM_API_TOKEN: token }, "-o", "json", "topology", "query", "--gremlin", "G.V().Count()");
+  assert.equal(q.code, 0, q.err);
+  assert.deepEqual(JSON.parse(q.out), [3]);
+});
+
+test("skystream client: topology query, capture create/list/delete, flowmatrix, status, errors", { timeout: 120_000 }, async (t) => {
+  const api = await stand(t);
   const client = (...args: string[]) => {
     const r = spawnSync(process.execPath, [BIN, "client", "--api", api, ...args], { encoding: "utf8", timeout: 60_000 });
     return { code: r.status, out: r.stdout, err: r.stderr };

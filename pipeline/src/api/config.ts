@@ -12,6 +12,27 @@ export const apiConfig = section({
   max_items: z.number().int().min(1).default(200_000),
   /** Live Flows() are the flows seen this recently (the agents' flow.expire). */
   flow_expire: duration("10m"),
+  /** Who may use the API, and what they may do (see README, Query API: auth). */
+  auth: section({
+    /** auto: on unless the API listens on loopback only and no users are set. */
+    enabled: z.enum(["auto", "on", "off"]).default("auto"),
+    /** htpasswd file with bcrypt hashes (htpasswd -B -c FILE USER). */
+    htpasswd: z.string().default(""),
+    /** Role per user (casbin subjects); users not listed get default_role. */
+    roles: z.record(z.string(), z.string()).default({}),
+    default_role: z.string().default("guest"),
+    /** Extra casbin policy lines ("p, ops, capture, write, allow"), after the admin/guest defaults. */
+    policy: z.array(z.string()).default([]),
+    /** Key tokens are signed with (HS256); empty: a random one per process (tokens end with it). */
+    token_secret: z.string().default(""),
+    token_ttl: duration("12h"),
+  }),
+  /** HTTPS (and WSS): certificate and key files; with client_ca, clients must present a certificate it signed. */
+  tls: section({
+    cert: z.string().default(""),
+    key: z.string().default(""),
+    client_ca: z.string().default(""),
+  }),
   /** Evaluate alerts in this process (one API process of a deployment should). */
   alerts: z.boolean().default(true),
   /** How much recent topology history the API keeps in memory (older times are read from ClickHouse). */

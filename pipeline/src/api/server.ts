@@ -6,6 +6,11 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
 import { Ajv } from "ajv";
+import { readFileSync } from "node:fs";
+import cookie from "@fastify/cookie";
+import formbody from "@fastify/formbody";
+import jwt from "@fastify/jwt";
+import { Auth, type Permission } from "./auth.js";
 import type { Logger, MetricsRegistry } from "@skystream/common";
 import { GremlinError } from "../gremlin/parse.js";
 import type { GraphSource } from "../gremlin/evaluate.js";
@@ -53,10 +58,20 @@ export const errorSchema = {
 } as const;
 
 /** Answers any route may give: bad input, unknown id, method not allowed, body or URI too large, wrong content type. */
-const COMMON_ERRORS = [400, 404, 405, 413, 414, 415];
+const COMMON_ERRORS = [400, 401, 403, 404, 405, 413, 414, 415];
 
 export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyInstance> {
+  const tls = cfg.tls.cert
+    ? {
+        https: {
+          cert: readFileSync(cfg.tls.cert),
+          key: readFileSync(cfg.tls.key),
+          ...(cfg.tls.client_ca ? { ca: readFileSync(cfg.tls.client_ca), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+      }
+    : {};
   const app: FastifyInstance = Fastify({
+    ...tls,
     loggerInstance: deps.log.child({ component: "api" }) as FastifyBaseLogger,
     bodyLimit: cfg.body_limit,
     disableRequestLogging: true,
@@ -94,6 +109,9 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   });
   await app.register(websocket, { options: { maxPayload: cfg.body_limit } });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  const auth = new Auth(cfg);
+  if (auth.enabled) await registerAuth(app, auth, cfg.auth.token_ttl);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof GremlinError) return reply.code(400).send({ error: err.message, statusCode: 400, position: err.position, expected: err.expected });
@@ -134,4 +152,81 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
 export async function listen(app: FastifyInstance, address: string): Promise<string> {
   const i = address.lastIndexOf(":");
   return app.listen({ host: address.slice(0, i) || "127.0.0.1", port: Number(address.slice(i + 1)) });
+}
+
+/** Routes anyone may call: logging in, and the API's own description. */
+const OPEN = [/^\/login$/, /^\/api\/docs(\/.*)?$/, /^\/api\/openapi\.json$/];
+
+/** What a request touches, from its route: /api/<object>…; GET reads, and so does a Gremlin query. */
+export function permissionOf(method: string, route: string): Permission {
+  const object = route.startsWith("/ws/")
+    ? "websocket"
+    : route === "/api" || route === "/metrics"
+      ? "status"
+      : (/^\/api\/([a-z]+)/.exec(route)?.[1] ?? "status");
+  const read = method === "GET" || method === "HEAD" || (method === "POST" && route === "/api/topology");
+  return { object, action: read ? "read" : "write" };
+}
+
+async function registerAuth(app: FastifyInstance, auth: Auth, ttlMs: number): Promise<void> {
+  await auth.start();
+  await app.register(cookie);
+  await app.register(formbody);
+  await app.register(jwt, { secret: auth.secret, sign: { expiresIn: Math.round(ttlMs / 1000) } });
+  app.post<{ Body: { username: string; password: string } }>(
+    "/login",
+    {
+      schema: {
+        summary: "Log in: a signed token that expires",
+        tags: ["info"],
+        body: {
+          type: "object",
+          properties: { username: { type: "string", minLength: 1, maxLength: 256 }, password: { type: "string", maxLength: 1024 } },
+          required: ["username", "password"],
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              Token: { type: "string" },
+              Permissions: {
+                type: "array",
+                items: { type: "object", properties: { Object: { type: "string" }, Action: { type: "string" }, Allowed: { type: "boolean" } } },
+              },
+            },
+          },
+          401: { ...errorSchema, description: "wrong user or password" },
+        },
+      },
+    },
+    async (req, reply) => {
+      const role = await auth.login(req.body.username, req.body.password);
+      if (!role) return reply.code(401).send({ error: "wrong user or password", statusCode: 401 });
+      const Token = app.jwt.sign({ sub: req.body.username, role });
+      reply.setCookie("authtoken", Token, { httpOnly: true, sameSite: "strict", path: "/", secure: req.protocol === "https" });
+      return { Token, Permissions: await auth.permissions(role) };
+    },
+  );
+  app.addHook("onRequest", async (req, reply) => {
+    const path = req.url.split("?")[0]!;
+    if (OPEN.some((re) => re.test(path))) return;
+    const header = req.headers.authorization;
+    const token =
+      (header?.startsWith("Bearer ") ? header.slice(7) : undefined) ??
+      (req.headers["x-auth-token"] as string | undefined) ??
+      req.cookies.authtoken ??
+      new URLSearchParams(req.url.split("?")[1] ?? "").get("x-auth-token") ??
+      undefined;
+    if (!token) return reply.code(401).send({ error: "authentication required: POST /login, then send the token (Authorization: Bearer …)", statusCode: 401 });
+    let claims: { sub: string; role: string };
+    try {
+      claims = app.jwt.verify<{ sub: string; role: string }>(token);
+    } catch (err) {
+      return reply.code(401).send({ error: `invalid token: ${(err as Error).message}`, statusCode: 401 });
+    }
+    const p = permissionOf(req.method, req.routeOptions.url ?? path);
+    if (!(await auth.allowed(claims.role, p)))
+      return reply.code(403).send({ error: `'${claims.sub}' (${claims.role}) has no '${p.action}' permission on '${p.object}'`, statusCode: 403 });
+  });
 }

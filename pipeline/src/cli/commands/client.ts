@@ -8,6 +8,7 @@ import { readConfig, type GlobalOptions } from "../runtime.js";
 
 interface ClientOptions {
   api?: string;
+  token?: string;
   output: "table" | "json";
 }
 
@@ -19,12 +20,20 @@ function baseUrl(globals: GlobalOptions, o: ClientOptions): string {
   return `http://${listen.startsWith(":") ? `127.0.0.1${listen}` : listen}`;
 }
 
+/** The token from --token or SKYSTREAM_API_TOKEN (what `client login` prints). */
+let token: string | undefined;
+
 async function call(url: string, init: RequestInit & { accept?: string } = {}): Promise<Response> {
   let r: Response;
   try {
     r = await fetch(url, {
       ...init,
-      headers: { accept: init.accept ?? "application/json", ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers },
+      headers: {
+        accept: init.accept ?? "application/json",
+        ...(init.body ? { "content-type": "application/json" } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...init.headers,
+      },
     });
   } catch (err) {
     throw new SkystreamError("SKY_ERR_CLIENT_CONNECT", `cannot reach the API at ${url}: ${(err as Error).cause ?? (err as Error).message}`);
@@ -62,9 +71,27 @@ export function clientCommand(globals: () => GlobalOptions): Command {
   const cmd = new Command("client")
     .description("command-line client of the query API (Gremlin, captures, flow matrix, status)")
     .option("--api <url>", "API base URL (default: SKYSTREAM_API_URL, else http://<api.listen>)")
+    .option("--token <token>", "token from `skystream client login` (default: SKYSTREAM_API_TOKEN)")
     .addOption(new Option("-o, --output <format>", "table for people, json for scripts").choices(["table", "json"]).default("table"));
   const opts = () => cmd.opts<ClientOptions>();
-  const url = (path: string) => `${baseUrl(globals(), opts())}${path}`;
+  const url = (path: string) => {
+    token = opts().token ?? process.env.SKYSTREAM_API_TOKEN;
+    return `${baseUrl(globals(), opts())}${path}`;
+  };
+
+  cmd
+    .command("login")
+    .description("log in; prints the token (export SKYSTREAM_API_TOKEN=…)")
+    .requiredOption("-u, --username <user>", "user")
+    .option("-p, --password <password>", "password (default: SKYSTREAM_API_PASSWORD)")
+    .action(async (o: { username: string; password?: string }) => {
+      const r = await call(url("/login"), {
+        method: "POST",
+        body: JSON.stringify({ username: o.username, password: o.password ?? process.env.SKYSTREAM_API_PASSWORD ?? "" }),
+      });
+      const { Token } = (await r.json()) as { Token: string };
+      process.stdout.write(`${Token}\n`);
+    });
 
   const topology = cmd.command("topology").description("the graph");
   topology
