@@ -24,6 +24,7 @@ import { captureRoutes } from "./routes/captures.js";
 import type { CaptureRegistry } from "./captures.js";
 import { alertRoutes } from "./routes/alerts.js";
 import type { AlertEngine } from "./alerts.js";
+import type { FlowFeed } from "./flow-feed.js";
 import type { RevisionRow } from "../graph/follower.js";
 import type { Storage } from "../storage/clickhouse/index.js";
 
@@ -35,6 +36,8 @@ export interface ApiDeps {
   onRevisions?: (listener: (rows: RevisionRow[]) => void) => () => void;
   /** The captures on the control topic, for /api/capture; absent: no such routes. */
   captures?: CaptureRegistry;
+  /** Enriched flows as published, for /ws/subscriber/flow; absent: no such route. */
+  flows?: FlowFeed;
   /** Alerts, for /api/alert and the Alert events of /ws/subscriber; absent: no such routes. */
   alerts?: AlertEngine;
   /** What /api/status reports on; absent: no such route. */
@@ -141,6 +144,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
       source: deps.source,
       onRevisions: deps.onRevisions,
       onAlert: deps.alerts ? (l) => deps.alerts!.onFire(l) : undefined,
+      flows: deps.flows,
       queryTimeoutMs: cfg.query_timeout,
       maxItems: cfg.max_items,
     });

@@ -10,6 +10,7 @@ import { TopologyGraphSource } from "./graph-source.js";
 import { ClickhouseFlowStore } from "./flow-store.js";
 import { CaptureRegistry } from "./captures.js";
 import { AlertEngine } from "./alerts.js";
+import { FlowFeed } from "./flow-feed.js";
 import { buildApi, listen } from "./server.js";
 
 export interface RunningApi {
@@ -33,6 +34,8 @@ export async function startApi(
     pipeline: { group: string; topics: string[] };
     /** The agents' control topic, where captures are ordered. */
     controlTopic?: string;
+    /** Where the pipeline publishes enriched flows. */
+    enrichedTopic?: string;
   },
 ): Promise<RunningApi> {
   const follower = new GraphFollower(deps.bus, deps.storage, deps.codec, deps.log.child({ component: "api-graph" }), {
@@ -62,6 +65,7 @@ export async function startApi(
     : undefined;
   await alerts?.start();
   const stopAlertFeed = alerts ? follower.onRevisions(() => alerts.graphChanged()) : undefined;
+  const flows = new FlowFeed(deps.bus, deps.codec, deps.enrichedTopic ?? TOPICS.flowsEnriched, deps.log.child({ component: "api-flows" }), deps.groupPrefix);
   const status = { bus: deps.bus, index: follower.index, group: deps.pipeline.group, topics: deps.pipeline.topics, startedAt: Date.now() };
   const app = await buildApi(cfg, {
     source,
@@ -70,6 +74,7 @@ export async function startApi(
     onRevisions: (l) => follower.onRevisions(l),
     captures,
     alerts,
+    flows,
     metrics: deps.metrics,
     log: deps.log,
   });
@@ -84,6 +89,7 @@ export async function startApi(
       alerts?.stop();
       await app.close();
       await captures.stop();
+      await flows.stop();
       await follower.stop();
     },
   };

@@ -96,3 +96,41 @@ test("/ws/subscriber: sync then node and edge events, filtered by Gremlin; SyncR
   assert.equal(status.Graph.Nodes, 3, "ns1, if1 and the deleted ns2's history");
   assert.ok("skystream.topology.v1" in status.Pipeline.Lag);
 });
+
+test("/ws/subscriber/flow: enriched flows as they are published, all or one capture's", async (t) => {
+  const s = await startTestApi();
+  t.after(() => s.close());
+  const base = s.api.address.replace("http", "ws");
+  const all = await client(`${base}/ws/subscriber/flow`);
+  t.after(() => all.ws.close());
+  const one = await client(`${base}/ws/subscriber/flow?x-websocket-namespace=flow/cap-1`);
+  t.after(() => one.ws.close());
+  await new Promise((r) => setTimeout(r, 300)); // the feed starts with the first subscriber
+  const { syntheticFlow } = await import("@skystream/schemas/testing/flows");
+  const { FLOW_RECORD, TOPICS } = await import("@skystream/schemas");
+  const producer = s.bus.producer();
+  await producer.connect();
+  const now = Date.now();
+  const flows = [
+    { ...syntheticFlow(1, now), UUID: "f1", CaptureID: "cap-1" },
+    { ...syntheticFlow(2, now), UUID: "f2", CaptureID: "cap-2" },
+  ];
+  await producer.send(
+    TOPICS.flowsEnriched,
+    flows.map((f) => ({ key: f.UUID, value: s.codec.encode(FLOW_RECORD, f) })),
+  );
+  const got = (await all.next((m) => m.Type === "store")) as unknown as { Namespace: string; Obj: { UUID: string }[] };
+  assert.equal(got.Namespace, "flow");
+  assert.deepEqual(
+    got.Obj.map((f) => f.UUID),
+    ["f1", "f2"],
+  );
+  const mine = (await one.next((m) => m.Type === "store")) as unknown as { Namespace: string; Obj: { UUID: string; Network: { A: string } }[] };
+  assert.equal(mine.Namespace, "flow/cap-1");
+  assert.deepEqual(
+    mine.Obj.map((f) => f.UUID),
+    ["f1"],
+  );
+  assert.equal(mine.Obj[0]!.Network.A, flows[0]!.Network!.A);
+  await producer.disconnect();
+});

@@ -14,10 +14,13 @@ import { GremlinError } from "../../gremlin/parse.js";
 import { edgeShape, nodeShape } from "../../graph/index-graph.js";
 import type { RevisionRow } from "../../graph/follower.js";
 import type { AlertFiring } from "../alerts.js";
+import type { FlowFeed } from "../flow-feed.js";
 
 export interface SubscriberOptions {
   source: GraphSource;
   onRevisions(listener: (rows: RevisionRow[]) => void): () => void;
+  /** Enriched flows as they are published, for /ws/subscriber/flow. */
+  flows?: FlowFeed;
   /** Alert firings, sent to every subscriber on the Alert namespace. */
   onAlert?: (listener: (f: AlertFiring) => void) => () => void;
   queryTimeoutMs: number;
@@ -179,4 +182,38 @@ export const subscriberRoutes: FastifyPluginAsync<SubscriberOptions> = async (ap
       void sync();
     },
   );
+
+  // /ws/subscriber/flow: flows as they are published, {Namespace: "flow", Type: "store", Obj: [flows]};
+  // the namespace "flow/<CaptureID>" (X-Websocket-Namespace header or x-websocket-namespace parameter)
+  // keeps one capture's flows.
+  const feed = opts.flows;
+  if (feed)
+    app.get(
+      "/ws/subscriber/flow",
+      {
+        websocket: true,
+        schema: {
+          summary: "Flows as they are published (WebSocket)",
+          description: "Batches of enriched flows: {Namespace: 'flow', Type: 'store', Obj: [flows]}; namespace flow/<CaptureID> keeps one capture's.",
+          tags: ["flows"],
+          querystring: { type: "object", properties: { "x-websocket-namespace": { type: "string", maxLength: 256 } } },
+        },
+      },
+      (socket, req) => {
+        const ns = String(req.headers["x-websocket-namespace"] ?? (req.query as Record<string, string>)["x-websocket-namespace"] ?? "flow");
+        const capture = ns.startsWith("flow/") ? ns.slice(5) : "";
+        let unsubscribe: (() => void) | undefined;
+        let closed = false;
+        socket.on("close", () => {
+          closed = true;
+          unsubscribe?.();
+        });
+        void feed
+          .subscribe((flows) => {
+            const mine = capture ? flows.filter((f) => f.CaptureID === capture) : flows;
+            if (mine.length > 0) send(socket, { Namespace: capture ? `flow/${capture}` : "flow", Type: "store", Obj: mine });
+          })
+          .then((u) => (closed ? u() : (unsubscribe = u)));
+      },
+    );
 };
