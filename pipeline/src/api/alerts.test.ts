@@ -63,6 +63,8 @@ test("/api/alert: fires on change (webhook, WebSocket, stored), re-arms on an em
   await s.publish(["UPDATE", { ID: "if1", Metadata: { State: "DOWN" } }]);
   await until("the second firing", () => hooks.length === 2);
 
+  // Stored after the webhook answered (with its status).
+  await until("both firings stored", async () => (await call("GET", `/api/alert/${alert.UUID}/firings`)).json().length === 2);
   const firings = await call("GET", `/api/alert/${alert.UUID}/firings`);
   assert.equal(firings.statusCode, 200);
   assert.deepEqual(

@@ -78,7 +78,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
     loggerInstance: deps.log.child({ component: "api" }) as FastifyBaseLogger,
     bodyLimit: cfg.body_limit,
     disableRequestLogging: true,
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
   });
   // Unknown fields are refused, not dropped in silence. Query strings, path parameters and headers are
   // text read as their schema's types; a JSON body is taken as it is (a null is not an empty string).
