@@ -39,7 +39,7 @@ function row(Kind: "node" | "edge", ID: string, md: Record<string, unknown>, Par
 }
 
 /** 100 hosts × 100 namespaces × 9 interfaces + a bridge each: 100k nodes; ownership + layer2 edges: 200k. */
-function buildIndex(): TopologyIndex {
+export function buildIndex(): TopologyIndex {
   const index = new TopologyIndex(3_600_000);
   let edges = 0;
   for (let h = 0; h < 100; h++) {

@@ -8,9 +8,10 @@ import { startKafka } from "../test/harness/kafka.ts";
 import { benchTopology } from "./topology.ts";
 import { benchHistory } from "./history.ts";
 import { benchGremlin } from "./gremlin.ts";
+import { benchApi } from "./api.ts";
 
-// BENCH_ONLY=codec,e2e,topology,history,gremlin,flowtable,sflow,flowmem picks sections (default: all).
-const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,gremlin,flowtable,sflow,flowmem").split(","));
+// BENCH_ONLY=codec,e2e,topology,history,gremlin,api,flowtable,sflow,flowmem picks sections (default: all).
+const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,gremlin,api,flowtable,sflow,flowmem").split(","));
 
 const flows = Number(process.env.BENCH_FLOWS ?? 300_000);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -179,6 +180,18 @@ if (only.has("gremlin")) {
       `same graph in plain maps: ${ms(f.refP50)} / ${ms(f.refP99)}`,
       `${(f.p99 / f.refP99).toFixed(2)}×`,
       "p99 < 20 ms",
+    ]);
+}
+
+if (only.has("api")) {
+  const a = await benchApi();
+  for (const f of a.figures)
+    rows.push([
+      `API under load: ${f.what}`,
+      `${fmt(f.requestsPerSec)} req/s, p99 ${f.p99Ms} ms`,
+      `${a.reference.what}: ${fmt(a.reference.requestsPerSec)} req/s`,
+      `${(f.requestsPerSec / a.reference.requestsPerSec).toFixed(2)}×`,
+      "",
     ]);
 }
 
