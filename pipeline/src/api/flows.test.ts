@@ -17,14 +17,15 @@ import { ClickhouseFlowStore } from "./flow-store.js";
 const log = pino({ level: "warn" });
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 
-test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update per flow, time context, graph steps", async (t) => {
-  const cfg = clickhouseConfig.parse({ data_path: mkdtempSync(join(tmpdir(), "skystream-gflows-")), database: "gflows" });
+/** A fresh embedded ClickHouse with the schema, and a way to insert flows as the sink does. */
+async function flowStorage(t: { after(fn: () => unknown): void }, database: string) {
+  const cfg = clickhouseConfig.parse({ data_path: mkdtempSync(join(tmpdir(), `skystream-${database}-`)), database });
   const storage = await openStorage(cfg, log);
   t.after(() => storage.close());
   await migrate(storage, cfg, log);
   const codec = new AvroCodec();
   const schema = codec.writerFor(FLOW_RECORD).schema;
-  const insert = async (flows: FlowRecord[]) =>
+  const insert = (flows: FlowRecord[]) =>
     storage.insertAvro(
       flowsInsert(cfg, schema, [
         buildContainer(
@@ -33,6 +34,11 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
         ),
       ]),
     );
+  return { storage, insert };
+}
+
+test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update per flow, time context, graph steps", async (t) => {
+  const { storage, insert } = await flowStorage(t, "gflows");
   // 40 flows an hour ago (ended then), then 20 of them again a minute ago with more bytes (their second update),
   // and one UDP flow between namespaces with its enrichment.
   const old = Array.from({ length: 40 }, (_, i) => syntheticFlow(i, NOW - 3_600_000, "h1", 40));
@@ -140,12 +146,7 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
 });
 
 test("/api/flowmatrix: the matrix as JSON, skydive-flow-matrix's CSV and DOT, with filters and bad input refused", async (t) => {
-  const cfg = clickhouseConfig.parse({ data_path: mkdtempSync(join(tmpdir(), "skystream-gmatrix-")), database: "gmatrix" });
-  const storage = await openStorage(cfg, log);
-  t.after(() => storage.close());
-  await migrate(storage, cfg, log);
-  const codec = new AvroCodec();
-  const schema = codec.writerFor(FLOW_RECORD).schema;
+  const { storage, insert } = await flowStorage(t, "gmatrix");
   const end = (host: string, netns: string, proc: string | null) => ({
     Node: { ID: `${host}-eth0`, Name: "eth0", Type: "veth", Host: host },
     Netns: netns,
@@ -166,14 +167,7 @@ test("/api/flowmatrix: the matrix as JSON, skydive-flow-matrix's CSV and DOT, wi
     } as FlowRecord;
   };
   const flows = [flow(1, "h1", "h2", 8080, "curl", "nginx"), flow(2, "h1", "h2", 8080, "curl", "nginx"), flow(3, "h3", "h2", 5432, "app", "postgres")];
-  await storage.insertAvro(
-    flowsInsert(cfg, schema, [
-      buildContainer(
-        schema,
-        flows.map((f) => codec.encode(FLOW_RECORD, f).subarray(FRAME_HEADER_SIZE)),
-      ),
-    ]),
-  );
+  await insert(flows);
 
   const { buildApi } = await import("./server.js");
   const { apiConfig } = await import("./config.js");

@@ -10,20 +10,8 @@ import { evaluateGremlin, type GraphSource } from "../../gremlin/evaluate.js";
 import { goDuration } from "../../gremlin/time.js";
 import type { CaptureRegistry } from "../captures.js";
 
-interface CaptureBody {
-  GremlinQuery: string;
-  BPFFilter?: string;
-  Name?: string;
-  Description?: string;
-  Type?: string;
-  Port?: number;
-  SamplingRate?: number;
-  PollingInterval?: number;
-  HeaderSize?: number;
-  LayerKeyMode?: string;
-  ExtraTCPMetric?: boolean;
-  Target?: string;
-}
+/** What a client sends: a capture without the fields the server sets. */
+type CaptureBody = Omit<Capture, "UUID" | "CreatedAt" | "TTL">;
 
 const captureProperties = {
   GremlinQuery: { type: "string", minLength: 1, maxLength: 10_000, description: "nodes to capture on: G.V()['id'] and Has(...) steps" },
