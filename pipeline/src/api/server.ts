@@ -41,7 +41,7 @@ export interface ApiDeps {
   /** Alerts, for /api/alert and the Alert events of /ws/subscriber; absent: no such routes. */
   alerts?: AlertEngine;
   /** What /api/status reports on; absent: no such route. */
-  status?: Omit<StatusOptions, "storage" | "version">;
+  status?: Omit<StatusOptions, "version">;
   metrics: MetricsRegistry;
   log: Logger;
 }
@@ -148,7 +148,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
       queryTimeoutMs: cfg.query_timeout,
       maxItems: cfg.max_items,
     });
-  if (deps.storage && deps.status) await app.register(statusRoutes, { ...deps.status, storage: deps.storage, version: API_VERSION });
+  if (deps.status) await app.register(statusRoutes, { ...deps.status, version: API_VERSION });
   return app;
 }
 

@@ -12,12 +12,26 @@ import { CaptureRegistry } from "./captures.js";
 import { AlertEngine } from "./alerts.js";
 import { FlowFeed } from "./flow-feed.js";
 import { buildApi, listen } from "./server.js";
+import type { SkystreamConfig } from "../config.js";
+import type { ClickhouseFlowsConfig } from "../sinks/clickhouse-flows/config.js";
 
 export interface RunningApi {
   app: FastifyInstance;
   address: string;
   follower: GraphFollower;
   stop(): Promise<void>;
+}
+
+/** The topics and group the API follows, from the deployment's config (the agents' and the pipeline's). */
+export function apiTopics(cfg: SkystreamConfig) {
+  const flowsSink = cfg.pipeline.sinks.clickhouse_flows as ClickhouseFlowsConfig | undefined;
+  const enrichment = flowsSink?.enrichment;
+  return {
+    topologyTopic: cfg.agent.topology.topic,
+    controlTopic: cfg.agent.captures.topic,
+    ...(enrichment?.enabled && enrichment.topic ? { enrichedTopic: enrichment.topic } : {}),
+    pipeline: { group: cfg.pipeline.group_id, topics: [cfg.agent.flow.topic, cfg.agent.topology.topic] },
+  };
 }
 
 export async function startApi(
@@ -66,7 +80,14 @@ export async function startApi(
   await alerts?.start();
   const stopAlertFeed = alerts ? follower.onRevisions(() => alerts.graphChanged()) : undefined;
   const flows = new FlowFeed(deps.bus, deps.codec, deps.enrichedTopic ?? TOPICS.flowsEnriched, deps.log.child({ component: "api-flows" }), deps.groupPrefix);
-  const status = { bus: deps.bus, index: follower.index, group: deps.pipeline.group, topics: deps.pipeline.topics, startedAt: Date.now() };
+  const status = {
+    bus: deps.bus,
+    origins: () => follower.origins(),
+    index: follower.index,
+    group: deps.pipeline.group,
+    topics: deps.pipeline.topics,
+    startedAt: Date.now(),
+  };
   const app = await buildApi(cfg, {
     source,
     storage: deps.storage,

@@ -54,6 +54,11 @@ export class GraphFollower {
     this.consumer = bus.consumer(`${opts.groupPrefix}.graph.${randomUUID()}`);
   }
 
+  /** The origins (agents, API, fabric) this follower has seen, as of the deltas it has read. */
+  origins() {
+    return this.graph.originRows();
+  }
+
   async start(): Promise<void> {
     const now = Date.now();
     const stored = await retry(() => this.tables.loadAll(now - TOMBSTONE_MS, now - this.opts.windowMs), {

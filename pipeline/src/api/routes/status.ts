@@ -1,13 +1,15 @@
-// GET /api/status: the agents seen (from the topology's origins), the graph held in memory, and how far
+// GET /api/status: the agents seen (the topology's origins, as the API's graph has them, so an agent is
+// listed as soon as its nodes can be queried), the graph held in memory, and how far
 // behind the pipeline's consumer group is on each topic.
 import type { FastifyPluginAsync } from "fastify";
 import { totalLag, type Bus } from "@skystream/common";
 import type { TopologyIndex } from "../../graph/topology-index.js";
-import type { Storage } from "../../storage/clickhouse/index.js";
+import type { TopologyOrigin } from "../../storage/clickhouse/index.js";
 
 export interface StatusOptions {
-  storage: Storage;
   bus: Bus;
+  /** The topology's origins as the API's graph has them (the same deltas the pipeline materializes). */
+  origins(): TopologyOrigin[];
   index: TopologyIndex;
   /** The pipeline's consumer group and the topics it reads. */
   group: string;
@@ -59,16 +61,11 @@ export const statusRoutes: FastifyPluginAsync<StatusOptions> = async (app, opts)
       },
     },
     async () => {
-      const db = opts.storage.database;
-      const agents = await (
-        await opts.storage.client.query({
-          query: `SELECT Origin, Host, toUnixTimestamp64Milli(LastSeen) AS LastSeen, Retired = 0 AS Alive,
-                    if(isNull(RetiredAt), NULL, toUnixTimestamp64Milli(assumeNotNull(RetiredAt))) AS RetiredAt
-                  FROM ${db}.topology_origins FINAL ORDER BY Origin
-                  SETTINGS output_format_json_quote_64bit_integers = 0`,
-          format: "JSONEachRow",
-        })
-      ).json<{ Origin: string; Host: string; LastSeen: number; Alive: number | boolean; RetiredAt: number | null }>();
+      const agents = opts
+        .origins()
+        .filter((o) => o.Origin.startsWith("agent."))
+        .sort((x, y) => (x.Origin < y.Origin ? -1 : 1))
+        .map((o) => ({ Origin: o.Origin, Host: o.Host, LastSeen: o.LastSeen, Alive: !o.Retired, RetiredAt: o.RetiredAt }));
       const lag: Record<string, number | null> = {};
       await Promise.all(
         opts.topics.map(async (topic) => {
@@ -78,7 +75,7 @@ export const statusRoutes: FastifyPluginAsync<StatusOptions> = async (app, opts)
       return {
         Version: opts.version,
         UptimeSeconds: (Date.now() - opts.startedAt) / 1000,
-        Agents: agents.map((a) => ({ ...a, Alive: Boolean(a.Alive) })),
+        Agents: agents,
         Graph: { Nodes: opts.index.counts.nodes, Edges: opts.index.counts.edges },
         Pipeline: { Group: opts.group, Lag: lag },
       };

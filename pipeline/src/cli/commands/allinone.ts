@@ -5,7 +5,7 @@ import { captureConfig } from "@skystream/agent/probes/flow/pcap/config";
 import { defaultRouteInterface } from "@skystream/agent/probes/flow/pcap/default-interface";
 import { syntheticConfig } from "@skystream/agent/probes/flow/synthetic/config";
 import { Pipeline } from "../../pipeline.js";
-import { startApi } from "../../api/start.js";
+import { apiTopics, startApi } from "../../api/start.js";
 import { openStorage } from "../../storage/clickhouse/index.js";
 import { controlGroup } from "./capture.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
@@ -39,10 +39,8 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
         codec,
         log: rt.log,
         metrics: rt.metrics,
-        topologyTopic: cfg.agent.topology.topic,
         groupPrefix: "allinone-api",
-        pipeline: { group: cfg.pipeline.group_id, topics: [cfg.agent.flow.topic, cfg.agent.topology.topic] },
-        controlTopic: cfg.agent.captures.topic,
+        ...apiTopics(cfg),
       });
       rt.log.info(
         { data_path: cfg.clickhouse.data_path, metrics: rt.server?.address, api: api.address, probes: agent.probes.map((p) => p.id) },

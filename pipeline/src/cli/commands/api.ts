@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { AvroCodec } from "@skystream/schemas";
-import { startApi } from "../../api/start.js";
+import { apiTopics, startApi } from "../../api/start.js";
 import { openStorage } from "../../storage/clickhouse/index.js";
 import { boot, readConfig, type GlobalOptions } from "../runtime.js";
 import { printConfig } from "./config.js";
@@ -21,10 +21,8 @@ export function apiCommand(globals: () => GlobalOptions): Command {
         codec: new AvroCodec(),
         log: rt.log,
         metrics: rt.metrics,
-        topologyTopic: cfg.agent.topology.topic,
         groupPrefix: "skystream-api",
-        pipeline: { group: cfg.pipeline.group_id, topics: [cfg.agent.flow.topic, cfg.agent.topology.topic] },
-        controlTopic: cfg.agent.captures.topic,
+        ...apiTopics(cfg),
       });
       await rt.onShutdown(async () => {
         await api.stop();

@@ -69,7 +69,7 @@ const print = (o: ClientOptions, value: unknown, rows: () => string) =>
 
 export function clientCommand(globals: () => GlobalOptions): Command {
   const cmd = new Command("client")
-    .description("command-line client of the query API (Gremlin, captures, flow matrix, status)")
+    .description("command-line client of the query API (Gremlin, captures, alerts, flow matrix, status)")
     .option("--api <url>", "API base URL (default: SKYSTREAM_API_URL, else http://<api.listen>)")
     .option("--token <token>", "token from `skystream client login` (default: SKYSTREAM_API_TOKEN)")
     .addOption(new Option("-o, --output <format>", "table for people, json for scripts").choices(["table", "json"]).default("table"));
@@ -155,6 +155,50 @@ export function clientCommand(globals: () => GlobalOptions): Command {
     .description("stop a capture everywhere")
     .action(async (uuid: string) => {
       const r = await call(url(`/api/capture/${encodeURIComponent(uuid)}`), { method: "DELETE", accept: "text/plain" });
+      process.stdout.write(`${await r.text()}\n`);
+    });
+
+  const alert = cmd.command("alert").description("alerts: a Gremlin expression that fires when its result changes");
+  alert
+    .command("create")
+    .description("create an alert")
+    .requiredOption("--expression <gremlin>", "fires when not empty and changed, e.g. \"G.V().Has('State', 'DOWN')\"")
+    .option("--name <name>", "name", "")
+    .option("--description <text>", "description", "")
+    .option("--trigger <trigger>", "graph (on topology changes) or duration:<go duration>", "graph")
+    .option("--action <url>", "http(s) URL the firing is POSTed to; empty: WebSocket subscribers only", "")
+    .action(async (o: { expression: string; name: string; description: string; trigger: string; action: string }) => {
+      const r = await call(url("/api/alert"), {
+        method: "POST",
+        body: JSON.stringify({ Expression: o.expression, Name: o.name, Description: o.description, Trigger: o.trigger, Action: o.action }),
+      });
+      const a = (await r.json()) as Record<string, unknown>;
+      print(opts(), a, () => table([a], ["UUID", "Name", "Expression", "Trigger", "Action"]));
+    });
+  alert
+    .command("list")
+    .description("alerts")
+    .action(async () => {
+      const all = (await (await call(url("/api/alert"))).json()) as Record<string, Record<string, unknown>>;
+      print(opts(), all, () => table(Object.values(all), ["UUID", "Name", "Expression", "Trigger", "Action"]));
+    });
+  alert
+    .command("firings <uuid>")
+    .description("when an alert fired, and why (latest first)")
+    .action(async (uuid: string) => {
+      const all = (await (await call(url(`/api/alert/${encodeURIComponent(uuid)}/firings`))).json()) as Record<string, unknown>[];
+      print(opts(), all, () =>
+        table(
+          all.map((f) => ({ ...f, Time: new Date(Number(f.Time)).toISOString() })),
+          ["Time", "ActionStatus", "ReasonData"],
+        ),
+      );
+    });
+  alert
+    .command("delete <uuid>")
+    .description("delete an alert")
+    .action(async (uuid: string) => {
+      const r = await call(url(`/api/alert/${encodeURIComponent(uuid)}`), { method: "DELETE", accept: "text/plain" });
       process.stdout.write(`${await r.text()}\n`);
     });
 

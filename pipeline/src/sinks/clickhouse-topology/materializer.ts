@@ -221,6 +221,11 @@ export class Materializer {
     return retired;
   }
 
+  /** Every origin seen, retired ones included (their rows as topology_origins has them). */
+  originRows(): OriginRow[] {
+    return [...this.origins.values()].map((o) => o.row);
+  }
+
   /** The lowest offset of `partition` that an open snapshot still needs, if any. */
   holdOffset(topic: string, partition: number): bigint | undefined {
     let min: bigint | undefined;

@@ -56,6 +56,11 @@ function flush() {
 }
 process.stdout.on("drain", () => (congested = false));
 process.stdout.on("error", () => process.exit(0)); // the agent went away
+// Its stdin is a pipe from the agent and carries nothing: its end means the agent is gone (even killed
+// with SIGKILL), so the capture stops instead of holding the namespace open with no reader.
+process.stdin.on("end", () => process.exit(0));
+process.stdin.on("error", () => process.exit(0));
+process.stdin.resume();
 
 cap.on("packet", (nbytes) => {
   // Backpressure from the agent cannot slow the wire: drop and count while its pipe is full.
