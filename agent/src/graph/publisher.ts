@@ -3,7 +3,7 @@
 // change as it happens, and a HEARTBEAT every interval so the pipeline can retire a vanished agent.
 import { randomUUID } from "node:crypto";
 import { TOPOLOGY_DELTA, type AvroCodec, type TopologyDelta } from "@skystream/schemas";
-import { Counter, SendQueue, errorMessage, type Logger, type MetricsRegistry, type OutMessage, type Producer } from "@skystream/common";
+import { Counter, SendQueue, errorMessage, sharedMetric, type Logger, type MetricsRegistry, type OutMessage, type Producer } from "@skystream/common";
 import { edgeToAvro, nodeToAvro } from "./delta.js";
 import type { Graph, GraphChange } from "./graph.js";
 
@@ -90,12 +90,13 @@ export class TopologyPublisher {
 
 /** A DeltaSink producing Avro to Kafka, keyed by Origin, through a bounded send queue. */
 export function kafkaDeltaSink(producer: Producer, codec: AvroCodec, topic: string, log: Logger, registry: MetricsRegistry): DeltaSink {
-  const published = new Counter({
-    name: "skystream_agent_topology_deltas_total",
-    help: "Topology deltas acknowledged by Kafka",
-    labelNames: ["op"],
-    registers: [registry],
-  });
+  // Shared: the all-in-one's agent and its API's topology manager both publish topology.
+  const published = sharedMetric(
+    registry,
+    "skystream_agent_topology_deltas_total",
+    () =>
+      new Counter({ name: "skystream_agent_topology_deltas_total", help: "Topology deltas acknowledged by Kafka", labelNames: ["op"], registers: [registry] }),
+  );
   const queue = new SendQueue(producer, topic, {
     batchSize: 1000,
     maxInFlight: 1, // one in flight: deltas of an origin must stay in order

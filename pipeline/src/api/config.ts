@@ -35,6 +35,10 @@ export const apiConfig = section({
   }),
   /** Evaluate alerts in this process (one API process of a deployment should). */
   alerts: z.boolean().default(true),
+  /** Serve /api/node, /api/edge, /api/noderule, /api/edgerule and publish what they make (one API process of a deployment should). */
+  topology_manager: z.boolean().default(true),
+  /** How often the topology manager says its origin (api.<host>) is alive. */
+  heartbeat: duration("2s"),
   /** How much recent topology history the API keeps in memory (older times are read from ClickHouse). */
   window: duration("15m"),
 });

@@ -19,6 +19,8 @@ import { infoRoutes } from "./routes/info.js";
 import { topologyRoutes } from "./routes/topology.js";
 import { flowMatrixRoutes } from "./routes/flow-matrix.js";
 import { statusRoutes, type StatusOptions } from "./routes/status.js";
+import { topologyResourceRoutes } from "./routes/topology-resources.js";
+import type { TopologyManager } from "./topology-manager.js";
 import { subscriberRoutes } from "./routes/subscriber.js";
 import { captureRoutes } from "./routes/captures.js";
 import type { CaptureRegistry } from "./captures.js";
@@ -40,6 +42,8 @@ export interface ApiDeps {
   flows?: FlowFeed;
   /** Alerts, for /api/alert and the Alert events of /ws/subscriber; absent: no such routes. */
   alerts?: AlertEngine;
+  /** Nodes, edges and rules users add to the topology; absent: no such routes. */
+  topologyManager?: TopologyManager;
   /** What /api/status reports on; absent: no such route. */
   status?: Omit<StatusOptions, "version">;
   metrics: MetricsRegistry;
@@ -139,6 +143,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   if (deps.storage) await app.register(flowMatrixRoutes, { storage: deps.storage });
   if (deps.captures) await app.register(captureRoutes, { registry: deps.captures, source: deps.source });
   if (deps.alerts) await app.register(alertRoutes, { engine: deps.alerts });
+  if (deps.topologyManager) await app.register(topologyResourceRoutes, { manager: deps.topologyManager });
   if (deps.onRevisions)
     await app.register(subscriberRoutes, {
       source: deps.source,

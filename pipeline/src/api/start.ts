@@ -11,6 +11,7 @@ import { ClickhouseFlowStore } from "./flow-store.js";
 import { CaptureRegistry } from "./captures.js";
 import { AlertEngine } from "./alerts.js";
 import { FlowFeed } from "./flow-feed.js";
+import { TopologyManager } from "./topology-manager.js";
 import { buildApi, listen } from "./server.js";
 import type { SkystreamConfig } from "../config.js";
 import type { ClickhouseFlowsConfig } from "../sinks/clickhouse-flows/config.js";
@@ -79,6 +80,18 @@ export async function startApi(
     : undefined;
   await alerts?.start();
   const stopAlertFeed = alerts ? follower.onRevisions(() => alerts.graphChanged()) : undefined;
+  const topologyTopic = deps.topologyTopic ?? TOPICS.topology;
+  let manager: TopologyManager | undefined;
+  if (cfg.topology_manager) {
+    const producer = deps.bus.producer();
+    await producer.connect();
+    manager = new TopologyManager(deps.storage, source, producer, deps.codec, topologyTopic, deps.log.child({ component: "api-topology" }), deps.metrics, {
+      heartbeatMs: cfg.heartbeat,
+      queryTimeoutMs: cfg.query_timeout,
+    });
+    await manager.start();
+  }
+  const stopManagerFeed = manager ? follower.onRevisions(() => manager.graphChanged()) : undefined;
   const flows = new FlowFeed(deps.bus, deps.codec, deps.enrichedTopic ?? TOPICS.flowsEnriched, deps.log.child({ component: "api-flows" }), deps.groupPrefix);
   const status = {
     bus: deps.bus,
@@ -95,6 +108,7 @@ export async function startApi(
     onRevisions: (l) => follower.onRevisions(l),
     captures,
     alerts,
+    topologyManager: manager,
     flows,
     metrics: deps.metrics,
     log: deps.log,
@@ -107,7 +121,9 @@ export async function startApi(
     follower,
     async stop() {
       stopAlertFeed?.();
+      stopManagerFeed?.();
       alerts?.stop();
+      await manager?.stop();
       await app.close();
       await captures.stop();
       await flows.stop();

@@ -24,6 +24,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 5, name: "socket_matrix", sql: sqlFile("005_socket_matrix.sql") },
   { version: 6, name: "distributed", sql: sqlFile("006_distributed.sql"), clusterOnly: true },
   { version: 7, name: "alerts", sql: sqlFile("007_alerts.sql") },
+  { version: 8, name: "topology_resources", sql: sqlFile("008_topology_resources.sql") },
 ];
 
 /**
