@@ -9,3 +9,4 @@ export * from "./config/env.js";
 export * from "./bus/index.js";
 export * from "./retry.js";
 export * from "./periodic.js";
+export * from "./tls.js";

@@ -12,6 +12,8 @@ const LIB = join(KAFKA_DIR, "lib");
 
 export interface KafkaBroker {
   bootstrap: string;
+  /** With `tls`: the SSL listener, which requires a client certificate signed by the CA. */
+  sslBootstrap?: string;
   dir: string;
   logFile: string;
   pid: number;
@@ -68,21 +70,34 @@ async function accepts(port: number): Promise<boolean> {
 }
 
 /** Formats a fresh log dir, starts the broker and waits until it serves metadata. */
-export async function startKafka(opts: { heap?: string; timeoutMs?: number } = {}): Promise<KafkaBroker> {
+export async function startKafka(opts: { heap?: string; timeoutMs?: number; tls?: { ca: string; cert: string; key: string } } = {}): Promise<KafkaBroker> {
   ensureKafkaJars();
   const dir = mkdtempSync(join(tmpdir(), "skystream-kafka-"));
-  const [port, controllerPort] = (await freePorts(2)) as [number, number];
+  const [port, controllerPort, sslPort] = (await freePorts(3)) as [number, number, number];
   const props = join(dir, "server.properties");
+  // The SSL listener reads PEM files: the key store is the key followed by its certificate.
+  const ssl = opts.tls
+    ? (writeFileSync(join(dir, "broker.pem"), readFileSync(opts.tls.key, "utf8") + readFileSync(opts.tls.cert, "utf8")),
+      [
+        "ssl.keystore.type=PEM",
+        `ssl.keystore.location=${join(dir, "broker.pem")}`,
+        "ssl.truststore.type=PEM",
+        `ssl.truststore.location=${opts.tls.ca}`,
+        "ssl.client.auth=required",
+      ])
+    : [];
+  const sslListener = opts.tls ? `,SSL://127.0.0.1:${sslPort}` : "";
   writeFileSync(
     props,
     [
       "process.roles=broker,controller",
       "node.id=1",
       `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sslListener}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${sslListener}`,
       "controller.listener.names=CONTROLLER",
-      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL",
+      ...ssl,
       "inter.broker.listener.name=PLAINTEXT",
       `log.dirs=${join(dir, "data")}`,
       "num.partitions=1",
@@ -139,6 +154,7 @@ export async function startKafka(opts: { heap?: string; timeoutMs?: number } = {
   };
   const broker: KafkaBroker = {
     bootstrap: `127.0.0.1:${port}`,
+    ...(opts.tls ? { sslBootstrap: `127.0.0.1:${sslPort}` } : {}),
     dir,
     logFile,
     pid: 0,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { duration, hostPort, section } from "../config/types.js";
+import { tlsClientConfig } from "../tls.js";
 
 export const kafkaConfig = section({
   /** Client library: kafkajs (pure JS) or rdkafka (librdkafka binding). */
@@ -10,6 +11,8 @@ export const kafkaConfig = section({
   client_id: z.string().min(1).default("skystream"),
   /** How long a connection attempt may take. */
   connection_timeout: duration("10s"),
+  /** TLS to the brokers (their SSL listener), with a client certificate for mutual TLS. */
+  tls: tlsClientConfig,
   topics: section({
     /** Create missing topics at start. */
     create: z.boolean().default(true),

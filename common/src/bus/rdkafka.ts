@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import type * as RdKafka from "node-rdkafka";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "./config.js";
+import { readTlsFiles, type TlsClientConfig } from "../tls.js";
 import type { Bus, BusMessage, Consumer, ConsumerHandlers, GroupLag, OutMessage, PartitionOffset, Producer, TopicSpec } from "./types.js";
 
 // node-rdkafka is CommonJS with a native addon; load it lazily so kafkajs users never need the build.
@@ -41,6 +42,7 @@ export class RdkafkaBus implements Bus {
       "bootstrap.servers": this.cfg.brokers.join(","),
       "client.id": this.cfg.client_id,
       "socket.connection.setup.timeout.ms": this.cfg.connection_timeout,
+      ...rdkafkaTls(this.cfg.tls),
     };
   }
 
@@ -248,4 +250,18 @@ export class RdkafkaBus implements Bus {
     this.admin?.disconnect();
     this.admin = undefined;
   }
+}
+
+/** librdkafka's SSL properties from the TLS config (it reads the PEM files itself). */
+function rdkafkaTls(tls: TlsClientConfig): Record<string, unknown> {
+  if (!tls.enabled) return {};
+  readTlsFiles(tls, "kafka"); // the same clear error as kafkajs when a file is missing
+  return {
+    "security.protocol": "ssl",
+    ...(tls.ca ? { "ssl.ca.location": tls.ca } : {}),
+    ...(tls.cert ? { "ssl.certificate.location": tls.cert, "ssl.key.location": tls.key } : {}),
+    "enable.ssl.certificate.verification": tls.verify,
+    // librdkafka checks the broker's name only when asked; the name is the broker's host unless server_name says otherwise.
+    "ssl.endpoint.identification.algorithm": tls.verify ? "https" : "none",
+  };
 }

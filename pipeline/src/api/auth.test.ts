@@ -2,7 +2,6 @@
 // only reads), every route closed without a token, and TLS with client certificates.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -13,6 +12,7 @@ import { createRegistry } from "@skystream/common";
 import { MemoryGraph } from "../gremlin/graph.js";
 import { apiConfig } from "./config.js";
 import { buildApi, listen } from "./server.js";
+import { makeCerts } from "../../../test/harness/certs.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "skystream-auth-"));
 const htpasswd = join(dir, "htpasswd");
@@ -111,15 +111,8 @@ test("auth: off on loopback without users; refused to start on an open address w
 });
 
 test("TLS: HTTPS with a certificate, and mutual TLS refusing clients without one", async (t) => {
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=skystream-test-ca");
-  ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-  ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "san.ext");
-  ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=client");
-  ssl("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt", "-days", "1");
-  const f = (n: string) => join(dir, n);
-  const app = await buildApi(apiConfig.parse({ listen: "127.0.0.1:0", tls: { cert: f("server.crt"), key: f("server.key"), client_ca: f("ca.crt") } }), {
+  const certs = makeCerts();
+  const app = await buildApi(apiConfig.parse({ listen: "127.0.0.1:0", tls: { cert: certs.server.cert, key: certs.server.key, client_ca: certs.ca } }), {
     source,
     metrics: createRegistry("tls"),
     log: pino({ level: "silent" }),
@@ -131,7 +124,7 @@ test("TLS: HTTPS with a certificate, and mutual TLS refusing clients without one
     new Promise<number>((resolve, reject) => {
       const req = request(
         `${address}/api`,
-        { ca: readFileSync(f("ca.crt")), ...(withCert ? { cert: readFileSync(f("client.crt")), key: readFileSync(f("client.key")) } : {}) },
+        { ca: readFileSync(certs.ca), ...(withCert ? { cert: readFileSync(certs.client.cert), key: readFileSync(certs.client.key) } : {}) },
         (res) => {
           res.resume();
           resolve(res.statusCode!);

@@ -33,7 +33,8 @@
 // connections (see node_modules/chdb/index.js, runExclusiveParam). One more connection stays open for the
 // life of the process so the engine is never torn down between requests.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -48,6 +49,10 @@ const { values: args } = parseArgs({
     /** One JSON line per query (time, id, deduplication token, start of the SQL, rows written, error). */
     "query-log": { type: "string" },
     "exit-with-stdin": { type: "boolean", default: false },
+    /** HTTPS with this certificate and key; with tls-ca, clients must present a certificate it signed. */
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "tls-ca": { type: "string" },
   },
 });
 if (!args.data) {
@@ -329,11 +334,21 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
 }
 
-const server = createServer((req, res) => void handle(req, res));
+const server =
+  args["tls-cert"] && args["tls-key"]
+    ? createHttpsServer(
+        {
+          cert: readFileSync(args["tls-cert"]),
+          key: readFileSync(args["tls-key"]),
+          ...(args["tls-ca"] ? { ca: readFileSync(args["tls-ca"]), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        (req, res) => void handle(req, res),
+      )
+    : createServer((req, res) => void handle(req, res));
 server.keepAliveTimeout = 10_000; // advertised as "Keep-Alive: timeout=10", as a server does
 server.listen(Number(args.port), args.host, () => {
   const { port } = server.address() as { port: number };
-  console.log(`clickhouse-server stand-in ready: http://${args.host}:${port} data=${dataDir} version=${engineVersion}`);
+  console.log(`clickhouse-server stand-in ready: ${args["tls-cert"] ? "https" : "http"}://${args.host}:${port} data=${dataDir} version=${engineVersion}`);
 });
 
 let stopping = false;

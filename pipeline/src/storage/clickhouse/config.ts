@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, section } from "@skystream/common";
+import { duration, section, tlsClientConfig } from "@skystream/common";
 
 export const clickhouseConfig = section({
   /** Server URL (http://host:8123). Empty: the embedded engine (chDB) on data_path. */
@@ -22,6 +22,8 @@ export const clickhouseConfig = section({
     .default(""),
   /** Per-request timeout against a server. */
   request_timeout: duration("60s"),
+  /** TLS to the server (an https:// url), with a client certificate for mutual TLS. */
+  tls: tlsClientConfig,
 });
 
 export type ClickhouseConfig = z.output<typeof clickhouseConfig>;

@@ -6,7 +6,8 @@ import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
-import { SkystreamError, type Logger } from "@skystream/common";
+import { Agent } from "node:https";
+import { SkystreamError, readTlsFiles, type Logger } from "@skystream/common";
 import type { ClickhouseConfig } from "./config.js";
 
 export interface AvroInsert {
@@ -152,11 +153,26 @@ class HttpStorage implements Storage {
   }
 }
 
+/** The HTTPS agent of a server connection with TLS: its CA, client certificate, name and checks. */
+function httpsAgent(cfg: ClickhouseConfig): Agent {
+  if (!cfg.url.startsWith("https://"))
+    throw new SkystreamError("SKY_ERR_CH_CONFIG", `clickhouse.tls.enabled needs an https:// clickhouse.url (got ${cfg.url})`);
+  const { ca, cert, key } = readTlsFiles(cfg.tls, "clickhouse");
+  return new Agent({
+    keepAlive: true,
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { cert, key } : {}),
+    ...(cfg.tls.server_name ? { servername: cfg.tls.server_name } : {}),
+    rejectUnauthorized: cfg.tls.verify,
+  });
+}
+
 /** Opens the storage a config asks for. The embedded engine is loaded only when used. */
 export async function openStorage(cfg: ClickhouseConfig, log: Logger): Promise<Storage> {
   if (cfg.url) {
     const client = createClient({
       url: cfg.url,
+      ...(cfg.tls.enabled ? { http_agent: httpsAgent(cfg) } : {}),
       username: cfg.username,
       password: cfg.password,
       request_timeout: cfg.request_timeout,
