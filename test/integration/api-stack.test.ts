@@ -180,6 +180,8 @@ test(
     const vbNode = (await gremlin(`G.V().Has('Name', '${vb}')`))[0]!;
     assert.equal(flows[0]!.NodeTID, vbNode.Metadata.TID, "captured on vb");
     assert.deepEqual(await gremlin<number[]>(`G.Flows().Has('CaptureID', '${String(capture.body.UUID)}').Count()`).then((c) => c[0]! > 0), true);
+    const [sum] = await gremlin<{ ABPackets: number; BAPackets: number }[]>(`${flowsQuery}.Metrics().Sum()`);
+    assert.ok(sum!.ABPackets > 0 && sum!.BAPackets > 0, `Metrics().Sum() of the captured flows: ${JSON.stringify(sum)}`);
     const listed = (await (await fetch(`${base}/api/capture`)).json()) as Record<string, { Count?: number }>;
     assert.ok(listed[String(capture.body.UUID)], "the capture is listed");
     // The flow matrix names the pair, down to the server's process.

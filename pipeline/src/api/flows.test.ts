@@ -136,6 +136,35 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
   assert.deepEqual(Object.keys(groups[0]!), [], "no conversation was captured twice");
   assert.deepEqual(await run("G.V().Or(Flows().Has('Transport.B', 53)).Values('Name')"), ["veth0"]);
 
+  // Metrics(): each update period of each flow, as SQL; Sum() and Aggregates() fold them in the engine.
+  const one = old[0]!.UUID;
+  const [byFlow] = (await run(`G.At(NOW, '2h').Flows().Has('UUID', '${one}').Metrics()`)) as Record<string, { ABBytes: number; Last: number }[]>[];
+  assert.deepEqual(Object.keys(byFlow!), [one]);
+  assert.equal(byFlow![one]!.length, 2, "two update periods");
+  assert.deepEqual(
+    byFlow![one]!.map((m) => [m.ABBytes, m.Last]),
+    [
+      [old[0]!.LastUpdateMetric!.ABBytes, old[0]!.LastUpdateMetric!.Last],
+      [5000, NOW - 60_000],
+    ],
+    "oldest first",
+  );
+  const tcp = "G.At(NOW, '2h').Flows().Has('Transport.Protocol', 'TCP').Metrics()";
+  assert.deepEqual(await run(`${tcp}.Count()`), [60], "40 first periods, 20 second ones");
+  const periodBytes = old.reduce((s, f) => s + f.LastUpdateMetric!.ABBytes, 0) + 20 * 5000;
+  const [sum] = (await run(`${tcp}.Sum()`)) as { ABBytes: number; Start: number; Last: number }[];
+  assert.equal(sum!.ABBytes, periodBytes, "every period added up");
+  assert.equal(sum!.Last, NOW - 60_000);
+  const [agg] = (await run(`${tcp}.Aggregates(600)`)) as { Aggregated: { ABBytes: number; Start: number; Last: number }[] }[];
+  assert.ok(agg!.Aggregated.length >= 2, "an hour ago and a minute ago are in different 10-minute slices");
+  assert.equal(
+    agg!.Aggregated.reduce((s, m) => s + m.ABBytes, 0),
+    periodBytes,
+  );
+  assert.ok(agg!.Aggregated.every((m) => m.Last - m.Start === 600_000));
+  assert.deepEqual(await run("G.Flows().Has('Transport.Protocol', 'TCP').Metrics().Count()"), [20], "live: the periods of the last 10 minutes");
+  await assert.rejects(run("G.Flows().Metrics().Values('ABBytes')"), /does not apply to flow metrics/);
+
   await assert.rejects(
     run("G.Flows().Has('Netwrk.A', '1.2.3.4')"),
     (e: GremlinError) => e.position === 14 && /unknown flow key 'Netwrk.A' at 14; did you mean Network.A/.test(e.message),

@@ -5,7 +5,7 @@ import { MemoryGraph, valueAt, type GraphEdge, type GraphNode, type QueryGraph }
 import { GremlinError, parseGremlin, type Arg, type Query, type Step } from "./parse.js";
 import { keyValues, numberArg, stringArg, type Matcher } from "./predicates.js";
 import { durationArg, timeArg } from "./time.js";
-import { FlowSql, nestFlow, type FlowQuery, type FlowStore, type FlowWindow } from "./flows.js";
+import { FlowSql, flowMetricsSql, foldedMetricsSql, metricOf, nestFlow, type FlowQuery, type FlowStore, type FlowWindow } from "./flows.js";
 
 export interface GraphSource {
   /** The graph now. */
@@ -37,7 +37,9 @@ export type Value =
   | { kind: "number"; value: number }
   | { kind: "paths"; g: QueryGraph; items: GraphNode[][] }
   /** Flows not read yet: a query the following steps refine. */
-  | { kind: "flows"; g: QueryGraph; q: FlowQuery };
+  | { kind: "flows"; g: QueryGraph; q: FlowQuery }
+  /** The update periods of those flows (Metrics()), not read yet: Sum() and Aggregates() fold them in SQL. */
+  | { kind: "metrics"; g: QueryGraph; q: FlowQuery };
 
 export interface GremlinResult {
   /** What the last step produced. */
@@ -56,6 +58,7 @@ const KIND_NAMES: Record<Value["kind"], string> = {
   number: "a number",
   paths: "paths",
   flows: "flows",
+  metrics: "flow metrics",
 };
 const OWNERSHIP: [string, Matcher][] = [["RelationType", (v) => v === "ownership"]];
 
@@ -103,7 +106,10 @@ class Evaluation {
       steps = steps.slice(1);
     } else this.context = await this.source.live();
     const v = await this.chain({ kind: "graph", g: this.context }, steps);
-    return v.kind === "flows" ? { kind: "values", items: await this.flowRows(v, steps.at(-1)?.pos ?? 0) } : v;
+    const pos = steps.at(-1)?.pos ?? 0;
+    if (v.kind === "flows") return { kind: "values", items: await this.flowRows(v, pos) };
+    if (v.kind === "metrics") return { kind: "values", items: [await this.metricsByFlow(v, pos)] };
+    return v;
   }
 
   private async timeContext(step: Step): Promise<QueryGraph> {
@@ -250,6 +256,7 @@ class Evaluation {
 
   private async step(v: Value, step: Step): Promise<Value> {
     if (v.kind === "flows") return this.flowStep(v, step);
+    if (v.kind === "metrics") return this.metricStep(v, step);
     const a = step.args;
     const pos = step.pos;
     switch (step.name) {
@@ -458,7 +465,7 @@ class Evaluation {
         const parts: Value[] = [];
         for (const t of a) parts.push(await this.subTraversal(v, t, step));
         const kind = parts[0]!.kind;
-        if (parts.some((p) => p.kind !== kind) || kind === "graph" || kind === "number" || kind === "flows")
+        if (parts.some((p) => p.kind !== kind) || kind === "graph" || kind === "number" || kind === "flows" || kind === "metrics")
           throw new GremlinError(`Union's traversals must all give nodes, all edges, all values or all paths (at ${pos})`, pos);
         const items = this.cap(
           parts.flatMap((p) => (p as { items: unknown[] }).items),
@@ -479,8 +486,8 @@ class Evaluation {
                 ? r.value > 0
                 : r.kind === "graph"
                   ? true
-                  : r.kind === "flows"
-                    ? (await this.flowRows({ ...r, q: { ...r.q, limit: 1 } }, pos)).length > 0
+                  : r.kind === "flows" || r.kind === "metrics"
+                    ? (await this.flowRows({ ...r, kind: "flows", q: { ...r.q, limit: 1 } }, pos)).length > 0
                     : r.items.length > 0;
             if (found) {
               keep.push(el);
@@ -633,6 +640,8 @@ class Evaluation {
         const items = step.name === "CaptureNode" ? out : [...new Map(out.map((n) => [n.ID, n])).values()];
         return { kind: "nodes", g: this.context, items: this.cap(items, pos) };
       }
+      case "Metrics":
+        return { kind: "metrics", g: v.g, q };
       case "Group": {
         const key = a[0] ? stringArg(a[0], "a key", pos) : "TrackingID";
         const [col] = sql.columnsOf(key, a[0]?.pos ?? pos);
@@ -646,6 +655,46 @@ class Evaluation {
       default:
         throw new GremlinError(`${step.name}() does not apply to flows (at ${pos})`, pos);
     }
+  }
+
+  /**
+   * Steps on Metrics(): Sum() (one metric: every period of every flow added up), Aggregates([seconds])
+   * (the periods added up per time slice, 30 s by default), Count() (periods).
+   */
+  private async metricStep(v: Value & { kind: "metrics" }, step: Step): Promise<Value> {
+    const store = this.flowStore(step);
+    const sql = await this.flowSql(step);
+    const q: FlowQuery = { ...v.q, where: [...v.q.where], params: { ...v.q.params } };
+    const metrics = flowMetricsSql(sql, store.table, q);
+    switch (step.name) {
+      case "Sum": {
+        const [row] = await store.query(foldedMetricsSql(metrics), q.params);
+        return { kind: "values", items: row && Number(row.Last) > 0 ? [metricOf(row)] : [] };
+      }
+      case "Aggregates": {
+        const seconds = step.args[0] ? numberArg(step.args[0], "a slice length (seconds)", step.pos) : 30;
+        if (!(seconds >= 1)) throw new GremlinError(`Aggregates takes a slice of 1 s or more at ${step.pos}`, step.pos, "seconds");
+        const rows = await store.query(foldedMetricsSql(metrics, Math.round(seconds * 1000)), q.params);
+        return { kind: "values", items: [{ Aggregated: this.cap(rows, step.pos).map(metricOf) }] };
+      }
+      case "Count": {
+        const [row] = await store.query<{ n: unknown }>(`SELECT count() AS n FROM (${metrics})`, q.params);
+        return { kind: "number", value: Number(row?.n ?? 0) };
+      }
+      default:
+        throw new GremlinError(`${step.name}() does not apply to flow metrics (Sum, Aggregates and Count do) (at ${step.pos})`, step.pos);
+    }
+  }
+
+  /** Metrics() as Skydive returns it: {flow UUID: [each update period's metric, oldest first]}. */
+  private async metricsByFlow(v: Value & { kind: "metrics" }, pos: number): Promise<Record<string, unknown>> {
+    const store = this.source.flows!;
+    const sql = new FlowSql(await store.columns(), pos);
+    const q: FlowQuery = { ...v.q, params: { ...v.q.params } };
+    const rows = this.cap(await store.query(`${flowMetricsSql(sql, store.table, q)} ORDER BY UUID, Last LIMIT ${this.maxItems + 1}`, q.params), pos);
+    const out: Record<string, unknown[]> = {};
+    for (const r of rows) (out[String(r.UUID)] ??= []).push(metricOf(r));
+    return out;
   }
 
   /** Reads a flows value: each flow in Skydive's nested shape. */
@@ -782,6 +831,7 @@ export function toJson(v: Value): unknown[] {
     case "number":
       return [v.value];
     case "flows":
+    case "metrics":
       throw new Error("flows are read before they are returned");
     default:
       return v.items;

@@ -59,7 +59,7 @@ export class FlowSql {
     private readonly pos: number,
   ) {}
 
-  private param(q: FlowQuery, type: string, value: unknown): string {
+  param(q: FlowQuery, type: string, value: unknown): string {
     const name = `p${Object.keys(q.params).length}_${this.n++}`;
     q.params[name] = value;
     return `{${name}:${type}}`;
@@ -220,6 +220,53 @@ export class FlowSql {
     if (q.limit !== undefined || q.offset) sql += ` LIMIT ${q.limit ?? 1e12} OFFSET ${q.offset ?? 0}`;
     return sql;
   }
+}
+
+/** The volumes of one update period of a flow (Skydive's Metric of Metrics()). */
+export interface FlowMetric {
+  Start: number;
+  Last: number;
+  ABPackets: number;
+  ABBytes: number;
+  BAPackets: number;
+  BABytes: number;
+}
+
+const METRIC_SUMS = `sum(ABPackets) AS ABPackets, sum(ABBytes) AS ABBytes, sum(BAPackets) AS BAPackets, sum(BABytes) AS BABytes`;
+
+/**
+ * Each update period of the selected flows within the window (one row per flow update): the SQL of
+ * Metrics(), which Sum() and Aggregates() fold further in ClickHouse.
+ */
+export function flowMetricsSql(sql: FlowSql, table: string, q: FlowQuery): string {
+  const from = sql.param(q, "Int64", q.window.from);
+  const to = sql.param(q, "Int64", q.window.to);
+  return `SELECT UUID, toUnixTimestamp64Milli("LastUpdateMetric.Start") AS Start, toUnixTimestamp64Milli(Time) AS Last,
+      "LastUpdateMetric.ABPackets" AS ABPackets, "LastUpdateMetric.ABBytes" AS ABBytes,
+      "LastUpdateMetric.BAPackets" AS BAPackets, "LastUpdateMetric.BABytes" AS BABytes
+    FROM ${table}
+    WHERE Time >= fromUnixTimestamp64Milli(${from}) AND Time <= fromUnixTimestamp64Milli(${to})
+      AND UUID IN (${sql.flowsSubquery(table, q, "UUID")})`;
+}
+
+/** Metrics() folded: every period summed (Sum()), or per time slice of `sliceMs` (Aggregates()). */
+export function foldedMetricsSql(metrics: string, sliceMs?: number): string {
+  if (sliceMs === undefined) return `SELECT min(Start) AS Start, max(Last) AS Last, ${METRIC_SUMS} FROM (${metrics})`;
+  return `SELECT Slice AS Start, Slice + ${sliceMs} AS Last, ${METRIC_SUMS}
+    FROM (SELECT intDiv(Last - 1, ${sliceMs}) * ${sliceMs} AS Slice, ABPackets, ABBytes, BAPackets, BABytes FROM (${metrics}))
+    GROUP BY Slice ORDER BY Slice`;
+}
+
+/** A metric row from ClickHouse (64-bit numbers may come quoted) as numbers. */
+export function metricOf(r: Record<string, unknown>): FlowMetric {
+  return {
+    Start: Number(r.Start),
+    Last: Number(r.Last),
+    ABPackets: Number(r.ABPackets),
+    ABBytes: Number(r.ABBytes),
+    BAPackets: Number(r.BAPackets),
+    BABytes: Number(r.BABytes),
+  };
 }
 
 /** Rows with dotted column names as nested objects (Skydive's flow shape); empty layers become null. */
