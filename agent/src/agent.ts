@@ -7,6 +7,7 @@ import { CaptureManager } from "./captures/manager.js";
 import type { AgentConfig } from "./config.js";
 import { Graph } from "./graph/graph.js";
 import { TopologyPublisher, kafkaDeltaSink, type DeltaSink } from "./graph/publisher.js";
+import { RuleDecorations } from "./graph/decorations.js";
 import { flowProbes } from "./probes/flow/registry.js";
 import type { FlowEmitter, FlowProbe } from "./probes/flow/types.js";
 import { topologyProbes } from "./probes/topology/registry.js";
@@ -42,6 +43,8 @@ function agentDeadLetters(producer: Producer, log: Logger): (data: Uint8Array, r
 
 export class Agent {
   readonly graph: Graph;
+  /** Metadata the API's update node rules add to this host's nodes. */
+  readonly decorations: RuleDecorations;
   readonly probes: FlowProbe[];
   readonly topologyProbes: TopologyProbe[];
   private readonly emit: FlowEmitter;
@@ -63,6 +66,7 @@ export class Agent {
   ) {
     const log = (this.log = deps.log.child({ component: "agent" }));
     this.graph = new Graph(cfg.host_id, `agent.${cfg.host_id}`);
+    this.decorations = new RuleDecorations(this.graph);
     this.probeUp = new Gauge({
       name: "skystream_agent_probe_up",
       help: "1 when the probe runs, 0 when it failed",
@@ -149,7 +153,9 @@ export class Agent {
         for (const m of batch.messages) {
           if (!m.value) continue;
           try {
-            captures.apply(this.deps.codec.decode<ControlMessage>(m.value, CONTROL_MESSAGE).value);
+            const msg = this.deps.codec.decode<ControlMessage>(m.value, CONTROL_MESSAGE).value;
+            captures.apply(msg);
+            this.decorations.apply(msg);
           } catch (err) {
             invalid.inc();
             this.log.error({ err: errorMessage(err), offset: m.offset, partition: m.partition }, "unreadable control message; dead-lettered");

@@ -215,16 +215,19 @@ export interface Edge {
   Revision: number;
 }
 
-/** An order to agents, on skystream.control.v1 keyed by the resource's UUID. Agents read the topic from its beginning on start, so the latest message per capture is that capture's state (the topic is compacted). */
+/** An order to agents, on skystream.control.v1 keyed by the resource's UUID: a capture to run, or metadata to add to nodes (an update node rule of the query API). Agents read the topic from its beginning on start, so the latest message per key is that resource's state (the topic is compacted). Version 2 adds the decorations; its capture messages are readable with version 1. */
 export interface ControlMessage {
-  /** CAPTURE_SET creates or replaces the capture; CAPTURE_DELETE stops it everywhere. */
+  /** CAPTURE_SET creates or replaces the capture; CAPTURE_DELETE stops it everywhere; DECORATION_SET sets the metadata a rule adds to the nodes it lists (replacing its previous list); DECORATION_DELETE takes that metadata off again. */
   Op: ControlOp;
   /** When the order was given. */
   Time: number;
-  Capture: Capture;
+  /** The capture, for CAPTURE_SET and CAPTURE_DELETE. */
+  Capture?: null | Capture;
+  /** The decoration, for DECORATION_SET and DECORATION_DELETE. */
+  Decoration?: null | Decoration;
 }
 
-export type ControlOp = "CAPTURE_SET" | "CAPTURE_DELETE";
+export type ControlOp = "CAPTURE_SET" | "CAPTURE_DELETE" | "DECORATION_SET" | "DECORATION_DELETE";
 
 /** Skydive's Capture resource: packets of the interfaces the query selects become flows stamped with this UUID as CaptureID. */
 export interface Capture {
@@ -252,4 +255,14 @@ export interface Capture {
   CreatedAt: number;
   /** Milliseconds after CreatedAt when the capture ends by itself; 0: until deleted. */
   TTL?: number;
+}
+
+/** Metadata a node rule of the query API adds to the nodes its Gremlin query matches; each agent adds it to the ones it has. */
+export interface Decoration {
+  /** The node rule's UUID. */
+  UUID: string;
+  /** IDs of the nodes it applies to now. */
+  Nodes?: string[];
+  /** The keys to add, a JSON object. */
+  Metadata?: string;
 }

@@ -22,6 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Node {
   ID: string;
+  Origin: string;
   Metadata: Record<string, unknown> & { Name?: string; Type?: string; MTU?: number; State?: string };
 }
 
@@ -249,6 +250,28 @@ test(
 
     assert.deepEqual(await client("topology", "query", "--gremlin", `G.V().Has('Name', '${va}').Values('State')`), ["DOWN"], "the CLI sees it too");
     assert.equal((await client<unknown[]>("alert", "firings", alert.UUID)).length, 1);
+
+    // Topology resources on the real stack: a node of the API linked to the agent's veth, and an update rule
+    // whose metadata the agent adds to its own node.
+    const tor = await post("/api/node", { ID: "tor-1", Metadata: { Name: "tor-1", Type: "switch" } });
+    assert.equal(tor.status, 201, JSON.stringify(tor.body));
+    const cable = await post("/api/edge", { Parent: "tor-1", Child: vbNode.ID, Metadata: { RelationType: "layer2" } });
+    assert.equal(cable.status, 201, JSON.stringify(cable.body));
+    const rack = await post("/api/noderule", { Action: "update", Query: `G.V().Has('Name', '${vb}')`, Metadata: { Rack: "r12" } });
+    assert.equal(rack.status, 201, JSON.stringify(rack.body));
+    await waitFor(
+      "tor-1 linked to vb",
+      async () => ((await gremlin<string[]>("G.V('tor-1').Both().Values('Name')"))[0] === vb ? true : undefined),
+      20_000,
+    ).catch(failWith);
+    await waitFor(
+      "the agent's vb carrying the rule's Rack",
+      async () => ((await gremlin<string[]>(`G.V().Has('Name', '${vb}').Values('Rack')`))[0] === "r12" ? true : undefined),
+      20_000,
+    ).catch(failWith);
+    const vbNow = (await gremlin(`G.V().Has('Name', '${vb}')`))[0]!;
+    assert.equal(vbNow.Origin, `agent.${n.id}`, "still the agent's node: it added the metadata itself");
+    assert.equal(vbNow.Metadata.TID, vbNode.Metadata.TID);
 
     const status = await client<{ Agents: { Origin: string; Alive: boolean }[] }>("status");
     assert.ok(

@@ -81,9 +81,10 @@ export class CaptureManager {
     }, 1000);
   }
 
-  /** One order from the control topic. */
+  /** One order from the control topic (those that are not about captures are another's). */
   apply(msg: ControlMessage): void {
     const c = msg.Capture;
+    if (!c || (msg.Op !== "CAPTURE_SET" && msg.Op !== "CAPTURE_DELETE")) return;
     if (msg.Op === "CAPTURE_DELETE") this.captures.delete(c.UUID);
     else {
       let selection: Selection | undefined;

@@ -88,5 +88,5 @@ test("/api/capture: orders on the control topic, Skydive's answers (201, 409, 40
     orders.map((o) => o.Op),
     ["CAPTURE_SET", "CAPTURE_SET", "CAPTURE_SET", "CAPTURE_DELETE"],
   );
-  assert.equal(orders[3]!.Capture.UUID, c.UUID);
+  assert.equal(orders[3]!.Capture?.UUID, c.UUID);
 });

@@ -1,10 +1,21 @@
-// Captures on demand as the API keeps them. The control topic is the store: agents follow it from its
+// Captures on demand as the API keeps them, and the other orders of the control topic (the decorations of
+// update node rules go through order()). The control topic is the store: agents follow it from its
 // beginning, it is keyed by capture UUID (compacted, so a capture's last order is what stays), and the
 // API follows it too, keeping the latest order per capture in memory. A create or delete is an order on
 // the topic, answered once the API has read it back: what it returns is what every agent will see.
 import { randomUUID } from "node:crypto";
 import { CONTROL_MESSAGE, type AvroCodec, type Capture, type ControlMessage } from "@skystream/schemas";
 import { errorMessage, type Bus, type Consumer, type Logger, type Producer } from "@skystream/common";
+
+/** The key of an order on the control topic: the UUID of the capture or rule it is about. */
+export const controlKey = (msg: ControlMessage): string => msg.Capture?.UUID ?? msg.Decoration?.UUID ?? "";
+
+/** The captures in force among the latest orders per key: CAPTURE_SETs whose TTL has not run out. */
+export function liveCaptures(latest: Iterable<ControlMessage>, now = Date.now()): Capture[] {
+  const out: Capture[] = [];
+  for (const m of latest) if (m.Op === "CAPTURE_SET" && m.Capture && !(m.Capture.TTL && now >= m.Capture.CreatedAt + m.Capture.TTL)) out.push(m.Capture);
+  return out;
+}
 
 export class CaptureRegistry {
   private readonly latest = new Map<string, ControlMessage>();
@@ -34,8 +45,9 @@ export class CaptureRegistry {
           if (!m.value) continue;
           try {
             const msg = this.codec.decode<ControlMessage>(m.value, CONTROL_MESSAGE).value;
-            this.latest.set(msg.Capture.UUID, msg);
-            this.waiting.get(`${msg.Op}/${msg.Capture.UUID}`)?.();
+            const key = controlKey(msg);
+            this.latest.set(key, msg);
+            this.waiting.get(`${msg.Op}/${key}`)?.();
           } catch (err) {
             this.log.warn({ err: errorMessage(err), offset: m.offset }, "unreadable control message skipped");
           }
@@ -46,18 +58,16 @@ export class CaptureRegistry {
 
   /** Captures in force: the last order of each is a CAPTURE_SET whose TTL has not run out. */
   list(now = Date.now()): Capture[] {
-    return [...this.latest.values()]
-      .filter((m) => m.Op === "CAPTURE_SET" && !(m.Capture.TTL && now >= m.Capture.CreatedAt + m.Capture.TTL))
-      .map((m) => m.Capture);
+    return liveCaptures(this.latest.values(), now);
   }
 
   get(uuid: string): Capture | undefined {
     return this.list().find((c) => c.UUID === uuid);
   }
 
-  /** Publishes an order and resolves once it has been read back (or after `timeoutMs`, rejecting). */
-  private async order(msg: ControlMessage, timeoutMs = 10_000): Promise<void> {
-    const key = `${msg.Op}/${msg.Capture.UUID}`;
+  /** Publishes an order (a capture's, or a rule's decoration) and resolves once it has been read back (or after `timeoutMs`, rejecting). */
+  async order(msg: ControlMessage, timeoutMs = 10_000): Promise<void> {
+    const key = `${msg.Op}/${controlKey(msg)}`;
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(key);
@@ -69,7 +79,7 @@ export class CaptureRegistry {
         resolve();
       });
     });
-    await this.producer.send(this.topic, [{ key: msg.Capture.UUID, value: this.codec.encode(CONTROL_MESSAGE, msg) }]);
+    await this.producer.send(this.topic, [{ key: controlKey(msg), value: this.codec.encode(CONTROL_MESSAGE, msg) }]);
     await seen;
   }
 

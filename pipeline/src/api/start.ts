@@ -88,6 +88,7 @@ export async function startApi(
     manager = new TopologyManager(deps.storage, source, producer, deps.codec, topologyTopic, deps.log.child({ component: "api-topology" }), deps.metrics, {
       heartbeatMs: cfg.heartbeat,
       queryTimeoutMs: cfg.query_timeout,
+      order: (msg) => captures.order(msg),
     });
     await manager.start();
   }

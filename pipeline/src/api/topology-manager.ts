@@ -5,13 +5,14 @@
 // everything else. Each resource owns its elements:
 //   node      -> that node;            edge -> that edge;
 //   noderule  -> create: one node (its ID derived from the rule's); update: its Metadata merged into the
-//                API's nodes its Query matches (agents' nodes are their agents' to describe);
+//                nodes its Query matches: the API's own here, the agents' by their agents, told on the
+//                control topic which of their nodes match (DECORATION_SET, replaced as matches change);
 //   edgerule  -> an edge from every node Src matches to every node Dst matches.
 // Rules are evaluated again whenever the graph changes, so new matching nodes are covered too.
 // Run it in one API process of a deployment (api.topology_manager).
 import { hostname } from "node:os";
 import { errorMessage, type Logger, type MetricsRegistry, type Producer } from "@skystream/common";
-import type { AvroCodec } from "@skystream/schemas";
+import type { AvroCodec, ControlMessage } from "@skystream/schemas";
 import { Graph, type EdgeSpec, type Metadata, type NodeSpec } from "@skystream/agent/graph/graph";
 import { TopologyPublisher, kafkaDeltaSink } from "@skystream/agent/graph/publisher";
 import { uuidv5 } from "@skystream/agent/graph/ids";
@@ -109,6 +110,8 @@ export class TopologyManager {
   private readonly owners = new Set<string>();
   /** Per update rule, the nodes it decorates now. */
   private readonly decorated = new Map<string, Set<string>>();
+  /** Per update rule, the agents' nodes last ordered decorated (sorted, joined), so unchanged lists are not sent again. */
+  private readonly ordered = new Map<string, string>();
   private chain: Promise<void> = Promise.resolve();
   private changeTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
@@ -122,7 +125,14 @@ export class TopologyManager {
     topic: string,
     private readonly log: Logger,
     metrics: MetricsRegistry,
-    private readonly opts: { heartbeatMs: number; queryTimeoutMs: number; host?: string; debounceMs?: number },
+    private readonly opts: {
+      heartbeatMs: number;
+      queryTimeoutMs: number;
+      host?: string;
+      debounceMs?: number;
+      /** Puts an order on the agents' control topic (the decorations of update rules); absent: the API's nodes only. */
+      order?: (msg: ControlMessage) => Promise<void>;
+    },
   ) {
     this.host = opts.host ?? hostname();
     this.origin = `api.${this.host}`;
@@ -284,10 +294,12 @@ export class TopologyManager {
     // Update rules last, so they see the nodes the other resources just made.
     for (const { owner, rule } of updates) {
       try {
-        const now = new Set((await this.matches(rule.Query)).filter((id) => this.graph.nodes.has(id)));
+        const matched = await this.matches(rule.Query);
+        const now = new Set(matched.filter((id) => this.graph.nodes.has(id)));
         for (const id of this.decorated.get(owner) ?? []) if (!now.has(id)) this.graph.decorate(owner, id, undefined);
         for (const id of now) this.graph.decorate(owner, id, rule.Metadata);
         this.decorated.set(owner, now);
+        await this.orderDecoration(rule.UUID, matched.filter((id) => !now.has(id)).sort(), rule.Metadata);
       } catch (err) {
         this.log.warn({ rule: rule.UUID, err: errorMessage(err) }, "node rule evaluation failed");
       }
@@ -298,7 +310,24 @@ export class TopologyManager {
         this.decorated.delete(owner);
         this.graph.drop(owner);
         this.owners.delete(owner);
+        if (owner.startsWith("noderule/")) await this.orderDecoration(owner.slice("noderule/".length), undefined);
       }
+  }
+
+  /** Tells the agents which of their nodes a rule decorates now (undefined: none any more, the rule is gone). */
+  private async orderDecoration(uuid: string, nodes: string[] | undefined, metadata: Metadata = {}): Promise<void> {
+    if (!this.opts.order) return;
+    const list = nodes === undefined ? undefined : nodes.join(",");
+    if (this.ordered.get(uuid) === list) return;
+    if (list === undefined && !this.ordered.has(uuid)) return;
+    await this.opts.order({
+      Op: nodes === undefined ? "DECORATION_DELETE" : "DECORATION_SET",
+      Time: Date.now(),
+      Capture: null,
+      Decoration: { UUID: uuid, Nodes: nodes ?? [], Metadata: JSON.stringify(metadata) },
+    });
+    if (list === undefined) this.ordered.delete(uuid);
+    else this.ordered.set(uuid, list);
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,7 @@ import { Command, Option } from "commander";
 import { parseDuration, SkystreamError } from "@skystream/common";
 import { AvroCodec, CONTROL_MESSAGE, type Capture, type ControlMessage } from "@skystream/schemas";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
+import { controlKey, liveCaptures } from "../../api/captures.js";
 
 /** The consumer group an agent reads the control topic with (never committed: it replays from the start). */
 export const controlGroup = (hostId: string) => `skystream-agent-control.${hostId}`;
@@ -22,7 +23,7 @@ async function publish(globals: GlobalOptions, msg: ControlMessage): Promise<voi
     await ensureTopics(rt, [cfg.agent.captures.topic]);
     const producer = rt.bus.producer();
     await producer.connect();
-    await producer.send(cfg.agent.captures.topic, [{ key: msg.Capture.UUID, value: new AvroCodec().encode(CONTROL_MESSAGE, msg) }]);
+    await producer.send(cfg.agent.captures.topic, [{ key: controlKey(msg), value: new AvroCodec().encode(CONTROL_MESSAGE, msg) }]);
     await producer.disconnect();
   } finally {
     await rt.close();
@@ -54,8 +55,7 @@ async function readCaptures(globals: GlobalOptions): Promise<Capture[]> {
   } finally {
     await rt.close();
   }
-  const now = Date.now();
-  return [...latest.values()].filter((m) => m.Op === "CAPTURE_SET" && !(m.Capture.TTL && now >= m.Capture.CreatedAt + m.Capture.TTL)).map((m) => m.Capture);
+  return liveCaptures(latest.values());
 }
 
 export function captureCommand(globals: () => GlobalOptions): Command {
