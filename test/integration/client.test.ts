@@ -52,7 +52,7 @@ test("skystream client with auth: refused without a token, login, then the token
   assert.deepEqual(JSON.parse(q.out), [3]);
 });
 
-test("skystream client: topology query, capture create/list/delete, flowmatrix, status, errors", { timeout: 120_000 }, async (t) => {
+test("skystream client: topology query, capture create/list/delete, flowmatrix, status, nodes, edges and rules, errors", { timeout: 180_000 }, async (t) => {
   const api = await stand(t);
   const client = (...args: string[]) => {
     const r = spawnSync(process.execPath, [BIN, "client", "--api", api, ...args], { encoding: "utf8", timeout: 60_000 });
@@ -89,6 +89,33 @@ test("skystream client: topology query, capture create/list/delete, flowmatrix, 
   assert.equal(status.code, 0, status.err);
   assert.match(status.out, /^HOST\s+ORIGIN\s+ALIVE\s+LASTSEEN\n/);
   assert.match(status.out, /graph: 3 nodes, 0 edges/);
+
+  // Nodes, edges and rules: created, listed, seen by Gremlin, deleted.
+  const node = client("-o", "json", "node", "create", "--name", "tor1", "--type", "switch", "--id", "tor1", "-m", "Vendor=acme,Ports=48");
+  assert.equal(node.code, 0, node.err);
+  assert.deepEqual((JSON.parse(node.out) as { Metadata: unknown }).Metadata, { Vendor: "acme", Ports: 48, Name: "tor1", Type: "switch" });
+  assert.match(client("node", "list").out, /^ID\s+TYPE\s+NAME\s+ORIGIN\ntor1\s+switch\s+tor1\s+api\./);
+  assert.match(client("node", "create", "--name", "x", "--type", "switch", "--id", "tor1").err, /409 Conflict: node tor1 already exists/);
+  assert.match(client("node", "create", "--name", "x", "--type", "t", "-m", "novalue").err, /--metadata: expected key=value/);
+  const seen = async (q: string, want: string) => {
+    for (let i = 0; i < 50 && client("-o", "json", "topology", "query", "--gremlin", q).out.trim() !== want; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(client("-o", "json", "topology", "query", "--gremlin", q).out.trim(), want, q);
+  };
+  await seen("G.V('tor1').Values('Ports')", "[\n  48\n]");
+  const edge = client("-o", "json", "edge", "create", "--parent", "tor1", "--child", "if", "--relation-type", "layer2");
+  assert.equal(edge.code, 0, edge.err);
+  await seen("G.V('tor1').Both().Values('Name')", '[\n  "eth0"\n]');
+  const rule = client("-o", "json", "noderule", "create", "--action", "update", "--query", "G.V().Has('Type', 'switch')", "-m", "Rack=r12");
+  assert.equal(rule.code, 0, rule.err);
+  await seen("G.V('tor1').Values('Rack')", '[\n  "r12"\n]');
+  const link = client("-o", "json", "edgerule", "create", "--src", "G.V('tor1')", "--dst", "G.V().Has('Type', 'netns')", "--relation-type", "layer3");
+  assert.equal(link.code, 0, link.err);
+  await seen("G.V('tor1').Out().Has('Type', 'netns').Values('Name')", '[\n  "blue"\n]');
+  assert.match(client("noderule", "list").out, /update\s+G\.V\(\)\.Has\('Type', 'switch'\)/);
+  const ruleId = (JSON.parse(rule.out) as { UUID: string }).UUID;
+  assert.equal(client("noderule", "delete", ruleId).out, `noderule ${ruleId} deleted\n`);
+  assert.equal(client("node", "delete", "tor1").out, "node tor1 deleted\n");
+  await seen("G.V('tor1').Count()", "[\n  0\n]");
 
   const down = spawnSync(process.execPath, [BIN, "client", "--api", "http://127.0.0.1:1", "status"], { encoding: "utf8" });
   assert.equal(down.status, 1);

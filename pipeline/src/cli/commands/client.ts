@@ -64,12 +64,29 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join("\n") + "\n";
 }
 
+/** --metadata key=value (repeatable, or comma-separated): values that read as JSON (9000, true) are kept as such. */
+function collectMetadata(text: string, into: Record<string, unknown>): Record<string, unknown> {
+  for (const pair of text.split(",")) {
+    const i = pair.indexOf("=");
+    if (i <= 0) throw new SkystreamError("SKY_ERR_CLIENT_ARGS", `--metadata: expected key=value, got "${pair}"`);
+    const raw = pair.slice(i + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      /* a plain string */
+    }
+    into[pair.slice(0, i)] = value;
+  }
+  return into;
+}
+
 const print = (o: ClientOptions, value: unknown, rows: () => string) =>
   process.stdout.write(o.output === "json" ? `${JSON.stringify(value, null, 2)}\n` : rows());
 
 export function clientCommand(globals: () => GlobalOptions): Command {
   const cmd = new Command("client")
-    .description("command-line client of the query API (Gremlin, captures, alerts, flow matrix, status)")
+    .description("command-line client of the query API (Gremlin, captures, alerts, nodes, edges and rules, flow matrix, status)")
     .option("--api <url>", "API base URL (default: SKYSTREAM_API_URL, else http://<api.listen>)")
     .option("--token <token>", "token from `skystream client login` (default: SKYSTREAM_API_TOKEN)")
     .addOption(new Option("-o, --output <format>", "table for people, json for scripts").choices(["table", "json"]).default("table"));
@@ -201,6 +218,96 @@ export function clientCommand(globals: () => GlobalOptions): Command {
       const r = await call(url(`/api/alert/${encodeURIComponent(uuid)}`), { method: "DELETE", accept: "text/plain" });
       process.stdout.write(`${await r.text()}\n`);
     });
+
+  /** create/list/delete of one topology resource (node, edge, noderule, edgerule). */
+  const resource = (
+    kind: string,
+    description: string,
+    create: (c: Command) => Command,
+    body: (o: Record<string, unknown>, metadata: Record<string, unknown>) => Record<string, unknown>,
+    columns: string[],
+  ) => {
+    const group = cmd.command(kind).description(description);
+    const row = (r: Record<string, unknown>) => ({ ...r, ...(r.Metadata as object), ID: r.ID ?? r.UUID });
+    create(group.command("create").description(`create a ${kind}`))
+      .option("-m, --metadata <key=value...>", "metadata, key=value (values read as JSON when they are: 9000, true)", collectMetadata, {})
+      .option("--ttl <duration>", "delete it by itself after this long (e.g. 10m)")
+      .action(async (o: Record<string, unknown>) => {
+        const r = await call(url(`/api/${kind}`), {
+          method: "POST",
+          body: JSON.stringify(body(o, o.metadata as Record<string, unknown>)),
+          headers: o.ttl ? { "x-resource-ttl": String(o.ttl) } : {},
+        });
+        const created = (await r.json()) as Record<string, unknown>;
+        print(opts(), created, () => table([row(created)], columns));
+      });
+    group
+      .command("list")
+      .description(`${kind}s created through the API`)
+      .action(async () => {
+        const all = (await (await call(url(`/api/${kind}`))).json()) as Record<string, Record<string, unknown>>;
+        print(opts(), all, () => table(Object.values(all).map(row), columns));
+      });
+    group
+      .command("delete <id>")
+      .description(`delete a ${kind} and what it made`)
+      .action(async (id: string) => {
+        const r = await call(url(`/api/${kind}/${encodeURIComponent(id)}`), { method: "DELETE", accept: "text/plain" });
+        process.stdout.write(`${await r.text()}\n`);
+      });
+  };
+  resource(
+    "node",
+    "nodes added to the topology (a switch, a router, the internet…)",
+    (c) => c.requiredOption("--name <name>", "its Name").requiredOption("--type <type>", "its Type").option("--id <id>", "its ID (default: a new UUID)"),
+    (o, md) => ({ ...(o.id ? { ID: o.id } : {}), Metadata: { ...md, Name: o.name, Type: o.type } }),
+    ["ID", "Type", "Name", "Origin"],
+  );
+  resource(
+    "edge",
+    "edges added to the topology",
+    (c) =>
+      c
+        .requiredOption("--parent <id>", "the parent node's ID")
+        .requiredOption("--child <id>", "the child node's ID")
+        .requiredOption("--relation-type <type>", "ownership, layer2, …")
+        .option("--id <id>", "its ID (default: a new UUID)"),
+    (o, md) => ({ ...(o.id ? { ID: o.id } : {}), Parent: o.parent, Child: o.child, Metadata: { ...md, RelationType: o.relationType } }),
+    ["ID", "Parent", "Child", "RelationType"],
+  );
+  resource(
+    "noderule",
+    "node rules: create a node, or add metadata to the nodes a query matches",
+    (c) =>
+      c
+        .addOption(new Option("--action <action>", "create a node, or update the matching ones").choices(["create", "update"]).default("create"))
+        .option("--query <gremlin>", "update: the nodes, e.g. \"G.V().Has('Type', 'device')\"")
+        .option("--node-name <name>", "create: the node's Name")
+        .option("--node-type <type>", "create: the node's Type")
+        .option("--name <name>", "the rule's name", "")
+        .option("--description <text>", "description", ""),
+    (o, md) => ({
+      Name: o.name,
+      Description: o.description,
+      Action: o.action,
+      ...(o.query ? { Query: o.query } : {}),
+      Metadata: { ...md, ...(o.nodeName ? { Name: o.nodeName } : {}), ...(o.nodeType ? { Type: o.nodeType } : {}) },
+    }),
+    ["ID", "Name", "Action", "Query"],
+  );
+  resource(
+    "edgerule",
+    "edge rules: an edge from every node a query matches to every node another matches",
+    (c) =>
+      c
+        .requiredOption("--src <gremlin>", "the parent nodes")
+        .requiredOption("--dst <gremlin>", "the child nodes")
+        .requiredOption("--relation-type <type>", "the edges' RelationType")
+        .option("--name <name>", "the rule's name", "")
+        .option("--description <text>", "description", ""),
+    (o, md) => ({ Name: o.name, Description: o.description, Src: o.src, Dst: o.dst, Metadata: { ...md, RelationType: o.relationType } }),
+    ["ID", "Name", "Src", "Dst", "RelationType"],
+  );
 
   cmd
     .command("flowmatrix")
