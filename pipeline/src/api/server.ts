@@ -1,7 +1,7 @@
 // The query API: a fastify app whose routes are plugins, each with JSON schemas, the OpenAPI document
 // built from them at /api/openapi.json and a docs page at /api/docs. Errors have one shape,
 // {error, statusCode} (plus position and expected for a Gremlin query), never a stack.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
@@ -81,7 +81,8 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
     ...tls,
     loggerInstance: deps.log.child({ component: "api" }) as FastifyBaseLogger,
     bodyLimit: cfg.body_limit,
-    disableRequestLogging: true,
+    // Failed requests are logged by the error handler; the rest would be a line per request.
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 1000 },
   });
   // Unknown fields are refused, not dropped in silence. Query strings, path parameters and headers are
