@@ -88,6 +88,25 @@ test("/api/alert: fires on change (webhook, WebSocket, stored), re-arms on an em
   assert.equal(badQuery.json().position, 4);
   assert.match((await call("POST", "/api/alert", { Expression: "G.V()", Trigger: "duration:10ms" })).json().error, /Trigger/);
   assert.match((await call("POST", "/api/alert", { Expression: "G.V()", Action: "file:///bin/sh" })).json().error, /Action/);
+  // PATCH (RFC 6902): a new expression, evaluated afresh; its identity and a valid definition are kept.
+  const patch = (ops: unknown) =>
+    s.api.app.inject({ method: "PATCH", url: `/api/alert/${pid}`, payload: JSON.stringify(ops), headers: { "content-type": "application/json-patch+json" } });
+  const renamed = await patch([
+    { op: "replace", path: "/Expression", value: "G.V().Has('State', 'DOWN').Count()" },
+    { op: "replace", path: "/Name", value: "downs" },
+  ]);
+  assert.equal(renamed.statusCode, 200, renamed.body);
+  assert.equal(renamed.json().Name, "downs");
+  assert.equal((await call("GET", `/api/alert/${pid}`)).json().Expression, "G.V().Has('State', 'DOWN').Count()");
+  await until("a firing of the new expression", async () =>
+    (await call("GET", `/api/alert/${pid}/firings`)).json().some((f: { ReasonData: unknown }) => JSON.stringify(f.ReasonData) === "[1]"),
+  );
+  assert.equal((await patch([{ op: "replace", path: "/Name", value: "downs" }])).statusCode, 304);
+  assert.equal((await patch([{ op: "replace", path: "/Expression", value: "G.V(" }])).json().position, 4, "the new expression is checked");
+  assert.match((await patch([{ op: "replace", path: "/UUID", value: "x" }])).json().error, /may not change UUID/);
+  assert.match((await patch([{ op: "add", path: "/Color", value: "red" }])).json().error, /has no Color/);
+  assert.equal((await patch([{ op: "replace", path: "/Trigger", value: "sometimes" }])).statusCode, 400);
+
   assert.equal((await call("DELETE", `/api/alert/${pid}`)).statusCode, 200);
   assert.equal((await call("GET", `/api/alert/${pid}`)).statusCode, 404);
   assert.equal((await call("DELETE", `/api/alert/${pid}`)).statusCode, 404);

@@ -97,6 +97,15 @@ export class AlertEngine {
     this.arm(a);
   }
 
+  /** Replaces an alert's definition (a PATCH): evaluated afresh, as if just created. */
+  async update(a: Alert): Promise<void> {
+    const armed = this.alerts.get(a.UUID);
+    if (!armed) throw new Error(`no alert ${a.UUID}`);
+    await this.write(a, false);
+    clearInterval(armed.timer);
+    this.arm(a);
+  }
+
   async delete(uuid: string): Promise<boolean> {
     const armed = this.alerts.get(uuid);
     if (!armed) return false;

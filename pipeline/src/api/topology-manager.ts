@@ -210,6 +210,17 @@ export class TopologyManager {
     await this.publisher.flush();
   }
 
+  /** Replaces a resource (a PATCH), keeping when it was created and when it ends. */
+  async update<K extends ResourceKind>(kind: K, body: ResourceTypes[K]): Promise<void> {
+    const old = this.resources.get(keyOf(kind, idOf(kind, body)));
+    if (!old) throw new Error(`no ${kind} ${idOf(kind, body)}`);
+    const s: Stored = { ...old, body };
+    await this.write(s, false);
+    this.resources.set(keyOf(kind, s.id), s);
+    await this.reconcile();
+    await this.publisher.flush();
+  }
+
   async delete(kind: ResourceKind, id: string): Promise<boolean> {
     const s = this.resources.get(keyOf(kind, id));
     if (!s) return false;

@@ -43,6 +43,24 @@ test("topology resources: nodes, edges, node rules (create, update) and edge rul
   assert.equal((await call("POST", "/api/node", { Metadata: { Name: "x", Type: "t" }, Extra: 1 })).status, 400, "unknown field");
   assert.equal((await call("DELETE", "/api/node/if1")).status, 404, "an agent's node is its agent's");
 
+  // PATCH: an RFC 6902 JSON Patch on the node's metadata; its identity stays.
+  const patch = (url: string, ops: unknown, type = "application/json-patch+json") =>
+    s.api.app.inject({ method: "PATCH", url, payload: JSON.stringify(ops), headers: { "content-type": type } });
+  const patched = await patch("/api/node/tor1", [
+    { op: "replace", path: "/Metadata/Vendor", value: "other" },
+    { op: "add", path: "/Metadata/Ports", value: 48 },
+  ]);
+  assert.equal(patched.statusCode, 200, patched.body);
+  assert.equal((patched.json() as { Metadata: { Ports: number } }).Metadata.Ports, 48);
+  await until("the patched node", async () => (await gremlin("G.V('tor1').Values('Vendor')"))[0] === "other");
+  assert.equal((await patch("/api/node/tor1", [{ op: "replace", path: "/Metadata/Ports", value: 48 }], "application/json")).statusCode, 304);
+  const rename = await patch("/api/node/tor1", [{ op: "replace", path: "/Metadata/Name", value: "x" }]);
+  assert.equal(rename.statusCode, 400);
+  assert.match(rename.body, /may not change Metadata.Name/);
+  assert.equal((await patch("/api/node/tor1", [{ op: "remove", path: "/Metadata/Nope" }])).statusCode, 400, "a path that is not there");
+  assert.equal((await patch("/api/node/tor1", [{ op: "jump", path: "/x" }])).statusCode, 400, "not an operation");
+  assert.equal((await patch("/api/node/nope", [])).statusCode, 404);
+
   // An edge to an agent's node; its ends must exist.
   const edge = await call("POST", "/api/edge", { Parent: "tor1", Child: "if1", Metadata: { RelationType: "layer2", Cable: "c7" } });
   assert.equal(edge.status, 201, edge.body);

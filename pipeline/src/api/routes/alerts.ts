@@ -1,9 +1,12 @@
 // /api/alert: alerts with Skydive's shapes. A Gremlin Expression (fires when its result is not empty and
-// changed), a Trigger ("graph" or "duration:10s"), an Action ("" or an http(s) webhook URL).
+// changed), a Trigger ("graph" or "duration:10s"), an Action ("" or an http(s) webhook URL). PATCH takes
+// an RFC 6902 JSON Patch, as Skydive's did.
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import type { FastifyPluginAsync } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
-import { triggerPeriod, type AlertEngine } from "../alerts.js";
+import { triggerPeriod, type Alert, type AlertEngine } from "../alerts.js";
+import { acceptJsonPatch, applyJsonPatch, jsonPatchSchema, PatchError, type JsonPatch } from "../json-patch.js";
 
 interface AlertBody {
   Name?: string;
@@ -30,7 +33,52 @@ const alertSchema = { type: "object", properties: { UUID: { type: "string" }, ..
 const idParams = { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] } as const;
 const error = (statusCode: number, message: string) => ({ statusCode, error: message });
 
+/** What is wrong with an alert's definition, if anything (a GremlinError for its Expression, answered 400 with the position). */
+function alertProblem(a: Pick<Alert, "Expression" | "Trigger" | "Action">): string | undefined {
+  if (typeof a.Expression !== "string" || a.Expression === "") return "Expression: a Gremlin query is needed";
+  parseGremlin(a.Expression);
+  if (typeof a.Trigger !== "string" || triggerPeriod(a.Trigger) === undefined)
+    return `Trigger: expected "graph" or "duration:<duration of 1s or more>", got "${String(a.Trigger)}"`;
+  if (typeof a.Action !== "string" || (a.Action !== "" && !/^https?:\/\/[^\s]+$/.test(a.Action)))
+    return `Action: expected empty or an http(s) URL, got "${String(a.Action)}"`;
+  return undefined;
+}
+
 export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (app, { engine }) => {
+  acceptJsonPatch(app);
+  app.patch<{ Params: { id: string }; Body: JsonPatch }>(
+    "/api/alert/:id",
+    {
+      schema: {
+        summary: "Change an alert with a JSON Patch",
+        description: "RFC 6902 operations on its JSON form; UUID and CreateTime stay. 304 when nothing changed.",
+        tags: ["alerts"],
+        params: idParams,
+        body: jsonPatchSchema,
+        response: { 200: alertSchema, 304: { description: "not modified", type: "null" } },
+      },
+    },
+    async (req, reply) => {
+      const old = engine.get(req.params.id);
+      if (!old) return reply.code(404).send(error(404, `no alert ${req.params.id}`));
+      let next: Alert;
+      try {
+        next = applyJsonPatch(old, req.body);
+      } catch (err) {
+        if (err instanceof PatchError) return reply.code(400).send(error(400, err.message));
+        throw err;
+      }
+      if (isDeepStrictEqual(old, next)) return reply.code(304).send();
+      if (next.UUID !== old.UUID || next.CreateTime !== old.CreateTime) return reply.code(400).send(error(400, "a patch may not change UUID or CreateTime"));
+      const extra = Object.keys(next).find((k) => !(k in alertSchema.properties));
+      if (extra) return reply.code(400).send(error(400, `an alert has no ${extra}`));
+      if (typeof next.Name !== "string" || typeof next.Description !== "string") return reply.code(400).send(error(400, "Name and Description are strings"));
+      const problem = alertProblem(next);
+      if (problem) return reply.code(400).send(error(400, problem));
+      await engine.update(next);
+      return next;
+    },
+  );
   app.get(
     "/api/alert",
     { schema: { summary: "Alerts", tags: ["alerts"], response: { 200: { type: "object", additionalProperties: alertSchema } } } },
@@ -72,13 +120,10 @@ export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (a
     },
     async (req, reply) => {
       const b = req.body;
-      parseGremlin(b.Expression); // a GremlinError answers 400 with the position
+      const problem = alertProblem({ Expression: b.Expression, Trigger: b.Trigger ?? "graph", Action: b.Action ?? "" });
+      if (problem) return reply.code(400).send(error(400, problem));
       const trigger = b.Trigger ?? "graph";
-      if (triggerPeriod(trigger) === undefined)
-        return reply.code(400).send(error(400, `Trigger: expected "graph" or "duration:<duration of 1s or more>", got "${trigger}"`));
       const action = b.Action ?? "";
-      if (action !== "" && !/^https?:\/\/[^\s]+$/.test(action))
-        return reply.code(400).send(error(400, `Action: expected empty or an http(s) URL, got "${action}"`));
       const alert = {
         UUID: randomUUID(),
         Name: b.Name ?? "",

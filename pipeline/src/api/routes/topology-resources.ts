@@ -1,12 +1,15 @@
 // /api/node, /api/edge, /api/noderule, /api/edgerule: what users add to the topology, with Skydive's
 // shapes and answers. GET lists ({id: resource}) or gives one; POST creates (201; 409 when a node or
 // edge with that ID exists; 400 on a bad body or Gremlin query; X-Resource-TTL: it ends by itself after
-// that long); DELETE removes it and what it made (200 text/plain, 404). Only what was created here can be
-// deleted here: the agents' nodes are theirs to remove.
+// that long); PATCH (nodes and edges) applies an RFC 6902 JSON Patch to its metadata (200, 304 when
+// nothing changed, 400 when it touches its identity); DELETE removes it and what it made (200 text/plain,
+// 404). Only what was created here can be changed here: the agents' nodes are theirs to describe.
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
 import { goDuration } from "../../gremlin/time.js";
+import { acceptJsonPatch, applyJsonPatch, jsonPatchSchema, PatchError, type JsonPatch } from "../json-patch.js";
 import type { EdgeResource, EdgeRule, NodeResource, NodeRule, Resource, ResourceKind, TopologyManager } from "../topology-manager.js";
 
 const error = (statusCode: number, message: string) => ({ statusCode, error: message });
@@ -37,7 +40,16 @@ interface Spec<B, R extends Resource> {
   response: Record<string, unknown>;
   /** The resource from a valid body, or a 400 message. */
   build(body: B, manager: TopologyManager, now: number): Promise<R | string>;
+  /** PATCH (nodes and edges, as Skydive): what a patched resource may not change, or a 400 message. */
+  patch?(old: R, next: R): string | undefined;
 }
+
+/** The keys a patch must leave as they were; a message naming the first it changed. */
+const unchanged = (old: Record<string, unknown>, next: Record<string, unknown>, paths: string[]) => {
+  const at = (o: Record<string, unknown>, p: string) => p.split(".").reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
+  const changed = paths.find((p) => !isDeepStrictEqual(at(old, p), at(next, p)));
+  return changed ? `a patch may not change ${changed}` : undefined;
+};
 
 const nodeSpec: Spec<{ ID?: string; Metadata: NodeResource["Metadata"] }, NodeResource> = {
   kind: "node",
@@ -52,6 +64,9 @@ const nodeSpec: Spec<{ ID?: string; Metadata: NodeResource["Metadata"] }, NodeRe
   async build(b, m, now) {
     return { ID: b.ID ?? randomUUID(), Host: m.host, Origin: m.origin, Metadata: b.Metadata, CreatedAt: now, UpdatedAt: now };
   },
+  patch: (old, next) =>
+    unchanged(old as never, next as never, ["ID", "Host", "Origin", "CreatedAt", "Metadata.Name", "Metadata.Type", "Metadata.TID"]) ??
+    (next.Metadata && typeof next.Metadata === "object" && !Array.isArray(next.Metadata) ? undefined : "Metadata must stay an object"),
 };
 
 const edgeSpec: Spec<{ ID?: string; Parent: string; Child: string; Metadata: EdgeResource["Metadata"] }, EdgeResource> = {
@@ -72,6 +87,9 @@ const edgeSpec: Spec<{ ID?: string; Parent: string; Child: string; Metadata: Edg
     if (b.Parent === b.Child) return "Parent and Child are the same node";
     return { ID: b.ID ?? randomUUID(), Host: m.host, Origin: m.origin, Parent: b.Parent, Child: b.Child, Metadata: b.Metadata, CreatedAt: now, UpdatedAt: now };
   },
+  patch: (old, next) =>
+    unchanged(old as never, next as never, ["ID", "Host", "Origin", "CreatedAt", "Parent", "Child"]) ??
+    (next.Metadata && typeof next.Metadata.RelationType === "string" && next.Metadata.RelationType !== "" ? undefined : "Metadata.RelationType is needed"),
 };
 
 const nodeRuleSpec: Spec<{ Name?: string; Description?: string; Metadata: Record<string, unknown>; Action?: "create" | "update"; Query?: string }, NodeRule> = {
@@ -204,6 +222,39 @@ function register<B, R extends Resource>(app: FastifyInstance, manager: Topology
       return reply.code(201).send(built);
     },
   );
+  if (spec.patch) {
+    const check = spec.patch;
+    app.patch<{ Params: { id: string }; Body: JsonPatch }>(
+      `${path}/:id`,
+      {
+        schema: {
+          summary: `Change one of the ${spec.summary} with a JSON Patch`,
+          description: "RFC 6902 operations on its JSON form; its identity and bookkeeping fields stay as they are. 304 when nothing changed.",
+          tags,
+          params: idParams,
+          body: jsonPatchSchema,
+          response: { 200: spec.response, 304: { description: "not modified", type: "null" } },
+        },
+      },
+      async (req, reply) => {
+        const old = manager.get(spec.kind, req.params.id) as R | undefined;
+        if (!old) return notFound(reply, req.params.id);
+        let next: R;
+        try {
+          next = applyJsonPatch(old, req.body);
+        } catch (err) {
+          if (err instanceof PatchError) return reply.code(400).send(error(400, err.message));
+          throw err;
+        }
+        if (isDeepStrictEqual(old, next)) return reply.code(304).send();
+        const refused = check(old, next);
+        if (refused) return reply.code(400).send(error(400, refused));
+        const updated = { ...next, UpdatedAt: Date.now() } as R;
+        await manager.update(spec.kind, updated as never);
+        return updated;
+      },
+    );
+  }
   app.delete<{ Params: { id: string } }>(
     `${path}/:id`,
     {
@@ -222,6 +273,7 @@ function register<B, R extends Resource>(app: FastifyInstance, manager: Topology
 }
 
 export const topologyResourceRoutes: FastifyPluginAsync<{ manager: TopologyManager }> = async (app, { manager }) => {
+  acceptJsonPatch(app);
   register(app, manager, nodeSpec);
   register(app, manager, edgeSpec);
   register(app, manager, nodeRuleSpec);
