@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import pino from "pino";
 import { createRegistry } from "@skystream/common";
 import { MemoryGraph, type GraphEdge, type GraphNode } from "../gremlin/graph.js";
-import type { GraphSource } from "../gremlin/evaluate.js";
+import { evaluateGremlin, type GraphSource } from "../gremlin/evaluate.js";
 import { TopologyIndex } from "../graph/topology-index.js";
 import { IndexGraph } from "../graph/index-graph.js";
 import type { TopologyRevision } from "../storage/clickhouse/index.js";
@@ -160,4 +160,28 @@ test("the topology index as a query graph: the graph at an instant and over a pe
   assert.equal([...after.edges()].length, 0, "edges to the deleted namespace are gone with it");
   assert.deepEqual(ids(new IndexGraph(index, T + 500, T + 3500)), ["h", "if", "ns"], "over a period: everything that existed in it");
   assert.equal(new IndexGraph(index, T + 500, T + 3500).node("if")!.Metadata.MTU, 9000, "in its last revision there");
+});
+
+test("IPV4Range from the index of addresses: the same answers as a scan, as of the query's time, after addresses change", async () => {
+  const index = new TopologyIndex(3_600_000);
+  for (let i = 0; i < 40; i++) index.apply(row("node", `n${i}`, T, { Name: `eth${i}`, Type: "veth", IPV4: [`198.18.${i % 4}.${i}/24`] }));
+  index.apply(row("node", "one", T, { Name: "lo", Type: "device", IPV4: "198.18.1.200/32" }));
+  const q = async (text: string, at: number) => {
+    const g = new IndexGraph(index, at);
+    const source = { live: () => g, at: async () => g, during: async () => g };
+    const scan = new MemoryGraph([...g.nodes()]);
+    const [indexed, scanned] = await Promise.all([
+      evaluateGremlin(text, source),
+      evaluateGremlin(text, { live: () => scan, at: async () => scan, during: async () => scan }),
+    ]);
+    assert.deepEqual(indexed.json, scanned.json, text);
+    return indexed.json;
+  };
+  assert.deepEqual(await q("G.V().Has('IPV4', IPV4Range('198.18.1.0/24')).Count()", T + 1), [11], "ten interfaces and a bare address");
+  assert.deepEqual(await q("G.V().Has('Type', 'veth', 'IPV4', IPRange('198.18.2.0/28')).Values('Name')", T + 1), ["eth2", "eth6", "eth10", "eth14"]);
+  // n5 moves to another network: the index learns the new address, the old one no longer matches now.
+  index.apply(row("node", "n5", T + 1000, { Name: "eth5", Type: "veth", IPV4: ["198.19.0.5/16"] }));
+  assert.deepEqual(await q("G.V().Has('IPV4', IPV4Range('198.19.0.0/16')).Values('Name')", T + 1001), ["eth5"]);
+  assert.deepEqual(await q("G.V().Has('IPV4', IPV4Range('198.18.1.0/24')).Count()", T + 1001), [10]);
+  assert.deepEqual(await q("G.V().Has('IPV4', IPV4Range('198.18.1.0/24')).Count()", T + 500), [11], "at an earlier time, the earlier address");
 });

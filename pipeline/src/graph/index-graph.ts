@@ -90,6 +90,10 @@ export class IndexGraph implements QueryGraph {
     return this.nodesWithIds(this.index.nodeIdsBy(key as "Type" | "Name", value));
   }
 
+  nodesByIpv4Range(lo: number, hi: number): Iterable<GraphNode> {
+    return this.nodesWithIds(this.index.nodeIdsInIpv4Range(lo, hi));
+  }
+
   edgesBy(key: string, value: unknown): Iterable<GraphEdge> | undefined {
     if (!EDGE_INDEXED.has(key) || typeof value !== "string") return undefined;
     return this.edgesWithIds(this.index.edgeIdsBy(value));

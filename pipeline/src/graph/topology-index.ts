@@ -3,6 +3,7 @@
 // socketinfo probe reports on host and netns nodes, each lookup answered as of a time window (the
 // flow's), not as of now. Every edge is also indexed by its ends, for the query API's graph walks. Fed with the revisions the Materializer produces; revisions that ended more
 // than `window` ago are forgotten.
+import { ipv4 } from "../gremlin/predicates.js";
 import type { Socket } from "@skystream/agent";
 import type { TopologyRevision } from "../storage/clickhouse/index.js";
 
@@ -76,6 +77,8 @@ export class TopologyIndex {
   private readonly byTid = new Map<string, Set<string>>();
   private readonly byMac = new Map<string, Set<string>>();
   private readonly byIp = new Map<string, Set<string>>();
+  /** byIp's IPv4 keys as numbers, sorted, for range lookups; rebuilt when a key comes or goes. */
+  private ipv4Sorted?: { n: Float64Array; keys: string[] };
   /** child id -> ownership edge ids; parent id -> ownership edge ids. */
   private readonly owners = new Map<string, Set<string>>();
   private readonly owned = new Map<string, Set<string>>();
@@ -163,9 +166,14 @@ export class TopologyIndex {
     addTo(this.byTypeName, `Name\0${rev.row.Name}`, id);
     if (typeof md.TID === "string" && md.TID) addTo(this.byTid, md.TID, id);
     if (typeof md.MAC === "string" && md.MAC) addTo(this.byMac, md.MAC.toLowerCase(), id);
-    for (const k of ["IPV4", "IPV6"] as const) {
-      const l = md[k];
-      if (Array.isArray(l)) for (const a of l) if (typeof a === "string") addTo(this.byIp, bareAddress(a), id);
+    for (const key of ["IPV4", "IPV6"] as const) {
+      const v = md[key];
+      for (const a of Array.isArray(v) ? v : [v])
+        if (typeof a === "string" && a) {
+          const k = bareAddress(a);
+          if (!this.byIp.has(k)) this.ipv4Sorted = undefined;
+          addTo(this.byIp, k, id);
+        }
     }
     for (const s of rev.sockets ?? []) {
       addTo(this.sockets, socketKey(s.Protocol, s.LocalAddress, s.LocalPort, s.RemoteAddress, s.RemotePort), id);
@@ -193,6 +201,30 @@ export class TopologyIndex {
   withMac(mac: string, t0: number, t1: number): NodeRevision[] {
     const m = mac.toLowerCase();
     return this.candidates(this.byMac, m, t0, t1).filter((r) => String(r.md.MAC).toLowerCase() === m);
+  }
+
+  /** Ids of nodes that held an IPv4 address in [lo, hi) in a kept revision (IPV4Range on IPV4). */
+  nodeIdsInIpv4Range(lo: number, hi: number): Iterable<string> {
+    if (!this.ipv4Sorted) {
+      const pairs: [number, string][] = [];
+      for (const k of this.byIp.keys()) {
+        const n = ipv4(k);
+        if (n !== undefined) pairs.push([n, k]);
+      }
+      pairs.sort((a, b) => a[0] - b[0]);
+      this.ipv4Sorted = { n: Float64Array.from(pairs, (p) => p[0]), keys: pairs.map((p) => p[1]) };
+    }
+    const { n, keys } = this.ipv4Sorted;
+    let a = 0;
+    let b = n.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (n[m]! < lo) a = m + 1;
+      else b = m;
+    }
+    const ids = new Set<string>();
+    for (let i = a; i < n.length && n[i]! < hi; i++) for (const id of this.byIp.get(keys[i]!) ?? []) ids.add(id);
+    return ids;
   }
 
   withIp(ip: string, t0: number, t1: number): NodeRevision[] {
@@ -345,6 +377,7 @@ export class TopologyIndex {
     if (dropNodes.length === 0) return;
     // Index entries of forgotten nodes: lookups skip them, removal keeps the maps from growing.
     const gone = new Set(dropNodes);
+    this.ipv4Sorted = undefined;
     for (const index of [this.byTid, this.byMac, this.byIp, this.sockets, this.listening, this.byTypeName])
       for (const [k, ids] of index) {
         for (const id of ids) if (gone.has(id)) ids.delete(id);

@@ -3,7 +3,7 @@
 // Cost is bounded: a deadline checked inside every loop, and a cap on the elements any step produces.
 import { MemoryGraph, valueAt, type GraphEdge, type GraphNode, type QueryGraph } from "./graph.js";
 import { GremlinError, parseGremlin, type Arg, type Query, type Step } from "./parse.js";
-import { keyValues, numberArg, stringArg, type Matcher } from "./predicates.js";
+import { ipv4Span, keyValues, numberArg, stringArg, type Matcher } from "./predicates.js";
 import { durationArg, timeArg } from "./time.js";
 import { FlowSql, flowMetricsSql, foldedMetricsSql, metricOf, nestFlow, type FlowQuery, type FlowStore, type FlowWindow } from "./flows.js";
 
@@ -279,7 +279,10 @@ class Evaluation {
         const key = literal > 0 ? stringArg(a[literal - 1], "a key", pos) : undefined;
         const value = literal > 0 ? (a[literal] as { value: unknown }).value : undefined;
         if (step.name === "V") {
-          const from = (key !== undefined && g.nodesBy?.(key, value)) || g.nodes();
+          // IPV4 within a CIDR starts from the index of addresses (narrower than a Type or a Name, as a rule).
+          const ip = a.findIndex((x, i) => i % 2 === 1 && a[i - 1]!.kind === "string" && (a[i - 1] as { value: string }).value === "IPV4" && ipv4Span(x));
+          const span = ip > 0 ? ipv4Span(a[ip]) : undefined;
+          const from = (span && g.nodesByIpv4Range?.(span.lo, span.hi)) || (key !== undefined && g.nodesBy?.(key, value)) || g.nodes();
           return { kind: "nodes", g, items: this.cap(this.filter(from, pairs, false, valueAt, pos, step.take), pos) };
         }
         const from = (key !== undefined && g.edgesBy?.(key, value)) || g.edges();

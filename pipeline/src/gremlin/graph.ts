@@ -29,6 +29,8 @@ export interface QueryGraph {
   inEdges(id: string): readonly GraphEdge[];
   /** Candidates for key = value when the key is indexed (a superset is fine); undefined when it is not. */
   nodesBy?(key: string, value: unknown): Iterable<GraphNode> | undefined;
+  /** Candidates (a superset) for IPV4 within [lo, hi), from an index of addresses. */
+  nodesByIpv4Range?(lo: number, hi: number): Iterable<GraphNode>;
   edgesBy?(key: string, value: unknown): Iterable<GraphEdge> | undefined;
 }
 

@@ -35,7 +35,7 @@ const any = (v: unknown, test: (x: unknown) => boolean) => (Array.isArray(v) ? v
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined);
 
 /** An IPv4 address as a number, or undefined. */
-function ipv4(s: string): number | undefined {
+export function ipv4(s: string): number | undefined {
   let n = 0;
   let parts = 0;
   let start = 0;
@@ -48,6 +48,21 @@ function ipv4(s: string): number | undefined {
     start = i + 1;
   }
   return parts === 4 ? n : undefined;
+}
+
+/**
+ * The IPv4 addresses an IPV4Range(cidr) or IPRange(cidr) argument with an IPv4 CIDR covers, [lo, hi),
+ * so an index of addresses can answer it; undefined for anything else.
+ */
+export function ipv4Span(a: Arg | undefined): { lo: number; hi: number } | undefined {
+  if (a?.kind !== "call" || (a.name !== "IPV4Range" && a.name !== "IPRange") || a.args.length !== 1 || a.args[0]!.kind !== "string") return undefined;
+  const [addr, bits] = a.args[0]!.value.split("/");
+  const n = ipv4(addr ?? "");
+  const prefix = bits === undefined ? 32 : Number(bits);
+  if (n === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return undefined;
+  const size = 2 ** (32 - prefix);
+  const lo = Math.floor(n / size) * size;
+  return { lo, hi: lo + size };
 }
 
 function ipRange(cidr: string, pos: number, v4only: boolean): Matcher {
