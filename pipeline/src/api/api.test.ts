@@ -91,6 +91,11 @@ test("bad requests get a 4xx with a message: malformed JSON, wrong types, unknow
   assert.match((await post(JSON.stringify({ GremlinQuery: "G.V()", Extra: 1 }))).json().error, /additional/i);
   assert.equal((await post(JSON.stringify({ GremlinQuery: `G.V().Has('Name', '${"x".repeat(5000)}')` }))).statusCode, 413);
   assert.match((await post("G.V()", "text/plain")).json().error, /body must be object/);
+  const yaml = await post("GremlinQuery: G.V().Limit(2).Count()\n", "application/yaml");
+  assert.equal(yaml.statusCode, 200, yaml.body);
+  assert.deepEqual(yaml.json(), [2], "a YAML body, as Skydive took");
+  assert.match((await post("GremlinQuery: [unclosed\n", "application/yaml")).json().error, /YAML body/);
+  assert.equal((await post("GremlinQuery: 5\n", "text/yaml")).statusCode, 400, "checked like JSON");
   const big = await post(JSON.stringify({ GremlinQuery: "G.V()" }));
   assert.equal(big.statusCode, 400);
   assert.match(big.json().error, /more than 2 elements/);

@@ -1,6 +1,7 @@
 // The query API: a fastify app whose routes are plugins, each with JSON schemas, the OpenAPI document
 // built from them at /api/openapi.json and a docs page at /api/docs. Errors have one shape,
 // {error, statusCode} (plus position and expected for a Gremlin query), never a stack.
+import { parse as parseYaml } from "yaml";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -121,6 +122,14 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   const auth = new Auth(cfg);
   if (auth.enabled) await registerAuth(app, auth, cfg.auth.token_ttl);
 
+  // Skydive's API took YAML bodies too (Content-Type: application/yaml); they are checked like JSON ones.
+  app.addContentTypeParser(["application/yaml", "application/x-yaml", "text/yaml"], { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, parseYaml(body as string, { maxAliasCount: 100 }) as unknown);
+    } catch (e) {
+      done(Object.assign(new Error(`YAML body: ${(e as Error).message.split("\n")[0]}`), { statusCode: 400 }), undefined);
+    }
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof GremlinError) return reply.code(400).send({ error: err.message, statusCode: 400, position: err.position, expected: err.expected });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
