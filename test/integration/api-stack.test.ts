@@ -183,6 +183,8 @@ test(
     assert.deepEqual(await gremlin<number[]>(`G.Flows().Has('CaptureID', '${String(capture.body.UUID)}').Count()`).then((c) => c[0]! > 0), true);
     const [sum] = await gremlin<{ ABPackets: number; BAPackets: number }[]>(`${flowsQuery}.Metrics().Sum()`);
     assert.ok(sum!.ABPackets > 0 && sum!.BAPackets > 0, `Metrics().Sum() of the captured flows: ${JSON.stringify(sum)}`);
+    const procs = await gremlin<string[]>(`${flowsQuery}.Sockets().Values('Name')`);
+    assert.ok(procs.includes("python3"), `Sockets() of the flows finds the server's process: ${JSON.stringify(procs)}`);
     const listed = (await (await fetch(`${base}/api/capture`)).json()) as Record<string, { Count?: number }>;
     assert.ok(listed[String(capture.body.UUID)], "the capture is listed");
     // The flow matrix names the pair, down to the server's process.

@@ -85,6 +85,20 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
     node("eth-a", { Name: "eth0", Type: "veth", TID: "tid-a" }),
     node("eth-b", { Name: "eth0", Type: "veth", TID: "tid-b" }),
     node("cap3", { Name: "cap3", Type: "device", TID: "tid-3" }),
+    // The sockets socketinfo saw in the two namespaces: the client's exact one, the server's listener.
+    node("ns-a", {
+      Name: "a",
+      Type: "netns",
+      Sockets: [{ Protocol: "UDP", LocalAddress: "fd00::1", LocalPort: 5353, RemoteAddress: "fd00::2", RemotePort: 53, State: "", Pid: 9, Name: "resolver" }],
+    }),
+    node("ns-b", {
+      Name: "b",
+      Type: "netns",
+      Sockets: [
+        { Protocol: "UDP", LocalAddress: "::", LocalPort: 53, RemoteAddress: "::", RemotePort: 0, State: "", Pid: 7, Name: "dnsd" },
+        { Protocol: "TCP", LocalAddress: "::", LocalPort: 22, RemoteAddress: "::", RemotePort: 0, State: "LISTEN", Pid: 1, Name: "sshd" },
+      ],
+    }),
   ]);
   const source: GraphSource = { live: () => graph, at: async () => graph, during: async () => graph, flows: new ClickhouseFlowStore(storage) };
   const run = async (q: string) => (await evaluateGremlin(q, source, { now: NOW, flowExpireMs: 600_000 })).json;
@@ -135,6 +149,11 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
   const groups = (await run("G.At(NOW, '2h').Flows().Group().MoreThan(1)")) as Record<string, unknown[]>[];
   assert.deepEqual(Object.keys(groups[0]!), [], "no conversation was captured twice");
   assert.deepEqual(await run("G.V().Or(Flows().Has('Transport.B', 53)).Values('Name')"), ["veth0"]);
+
+  // Sockets(): both ends' sockets, by 5-tuple or by the listener on the port.
+  assert.deepEqual(await run("G.At(NOW, '2h').Flows().Has('UUID', 'udp-flow').Sockets().Values('Name')"), ["resolver", "dnsd"]);
+  assert.deepEqual(await run("G.At(NOW, '2h').Flows().Sockets().Has('Name', 'dnsd').Values('FlowUUID')"), ["udp-flow"]);
+  assert.deepEqual(await run("G.At(NOW, '2h').Flows().Has('UUID', 'udp-flow').Sockets().Has('Pid', 9).Values('NodeID')"), ["ns-a"]);
 
   // Metrics(): each update period of each flow, as SQL; Sum() and Aggregates() fold them in the engine.
   const one = old[0]!.UUID;

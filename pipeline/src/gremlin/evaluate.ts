@@ -3,6 +3,7 @@
 // Cost is bounded: a deadline checked inside every loop, and a cap on the elements any step produces.
 import { MemoryGraph, valueAt, type GraphEdge, type GraphNode, type QueryGraph } from "./graph.js";
 import { GremlinError, parseGremlin, type Arg, type Query, type Step } from "./parse.js";
+import { flowSockets } from "./flow-sockets.js";
 import { ipv4Span, keyValues, numberArg, stringArg, type Matcher } from "./predicates.js";
 import { durationArg, timeArg } from "./time.js";
 import { FlowSql, flowMetricsSql, foldedMetricsSql, metricOf, nestFlow, type FlowQuery, type FlowStore, type FlowWindow } from "./flows.js";
@@ -645,6 +646,8 @@ class Evaluation {
       }
       case "Metrics":
         return { kind: "metrics", g: v.g, q };
+      case "Sockets":
+        return { kind: "values", items: this.cap(flowSockets(await this.flowRows({ kind: "flows", g: v.g, q }, pos), this.context), pos) };
       case "Group": {
         const key = a[0] ? stringArg(a[0], "a key", pos) : "TrackingID";
         const [col] = sql.columnsOf(key, a[0]?.pos ?? pos);
