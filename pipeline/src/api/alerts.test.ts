@@ -109,5 +109,14 @@ test("/api/alert: fires on change (webhook, WebSocket, stored), re-arms on an em
 
   assert.equal((await call("DELETE", `/api/alert/${pid}`)).statusCode, 200);
   assert.equal((await call("GET", `/api/alert/${pid}`)).statusCode, 404);
+
+  // X-Resource-TTL: deleted by itself.
+  const brief = await s.api.app.inject({ method: "POST", url: "/api/alert", payload: { Expression: "G.V()" }, headers: { "x-resource-ttl": "1s" } });
+  assert.equal(brief.statusCode, 201);
+  await until("the alert's TTL", async () => (await call("GET", `/api/alert/${brief.json().UUID as string}`)).statusCode === 404, 5000);
+  assert.equal(
+    (await s.api.app.inject({ method: "POST", url: "/api/alert", payload: { Expression: "G.V()" }, headers: { "x-resource-ttl": "later" } })).statusCode,
+    400,
+  );
   assert.equal((await call("DELETE", `/api/alert/${pid}`)).statusCode, 404);
 });

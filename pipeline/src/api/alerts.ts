@@ -36,6 +36,8 @@ export function triggerPeriod(trigger: string): number | undefined {
 
 interface Armed {
   alert: Alert;
+  /** ms since the epoch when it ends by itself (X-Resource-TTL); 0: until deleted. */
+  expires: number;
   /** The result it last fired with; undefined while armed. */
   last?: unknown;
   timer?: NodeJS.Timeout;
@@ -46,6 +48,7 @@ export class AlertEngine {
   private readonly alerts = new Map<string, Armed>();
   private readonly listeners = new Set<(f: AlertFiring) => void>();
   private graphTimer?: NodeJS.Timeout;
+  private expiryTimer?: NodeJS.Timeout;
   /** Versions of definition rows: later writes win even within one millisecond. */
   private seq = 0;
 
@@ -63,12 +66,24 @@ export class AlertEngine {
   async start(): Promise<void> {
     const rows = await (
       await this.storage.client.query({
-        query: `SELECT UUID, Name, Description, Expression, Trigger, Action, toUnixTimestamp64Milli(CreateTime) AS CreateTime
+        query: `SELECT UUID, Name, Description, Expression, Trigger, Action, toUnixTimestamp64Milli(CreateTime) AS CreateTime,
+                  if(isNull(Expires), 0, toUnixTimestamp64Milli(assumeNotNull(Expires))) AS Expires
                 FROM ${this.db}.alerts FINAL SETTINGS output_format_json_quote_64bit_integers = 0`,
         format: "JSONEachRow",
       })
-    ).json<Alert>();
-    for (const a of rows) this.arm({ ...a, CreateTime: Number(a.CreateTime) });
+    ).json<Alert & { Expires: number }>();
+    const now = Date.now();
+    for (const { Expires, ...a } of rows) if (!Number(Expires) || Number(Expires) > now) this.arm({ ...a, CreateTime: Number(a.CreateTime) }, Number(Expires));
+    this.expiryTimer = setInterval(() => void this.expire(), 1000);
+  }
+
+  private async expire(): Promise<void> {
+    const now = Date.now();
+    for (const armed of [...this.alerts.values()])
+      if (armed.expires && armed.expires <= now)
+        await this.delete(armed.alert.UUID).catch((err: unknown) =>
+          this.log.error({ alert: armed.alert.UUID, err: errorMessage(err) }, "expiring an alert failed"),
+        );
   }
 
   list(): Alert[] {
@@ -84,26 +99,29 @@ export class AlertEngine {
     return () => this.listeners.delete(listener);
   }
 
-  private async write(a: Alert, deleted: boolean): Promise<void> {
+  private async write(a: Alert, deleted: boolean, expires = 0): Promise<void> {
     await this.storage.insertRaw({
       table: `${this.db}.alerts`,
-      columns: ["UUID", "Name", "Description", "Expression", "Trigger", "Action", "CreateTime", "Version", "Deleted"],
+      columns: ["UUID", "Name", "Description", "Expression", "Trigger", "Action", "CreateTime", "Expires", "Version", "Deleted"],
       format: "JSONEachRow",
-      data: Buffer.from(`${JSON.stringify({ ...a, Version: Date.now() * 1000 + (this.seq++ % 1000), Deleted: deleted ? 1 : 0 })}\n`),
+      data: Buffer.from(`${JSON.stringify({ ...a, Expires: expires || null, Version: Date.now() * 1000 + (this.seq++ % 1000), Deleted: deleted ? 1 : 0 })}\n`),
     });
   }
-  async create(a: Alert): Promise<void> {
-    await this.write(a, false);
-    this.arm(a);
+
+  /** Stores and arms an alert; `ttlMs` (X-Resource-TTL) > 0: it is deleted by itself after that long. */
+  async create(a: Alert, ttlMs = 0): Promise<void> {
+    const expires = ttlMs > 0 ? a.CreateTime + ttlMs : 0;
+    await this.write(a, false, expires);
+    this.arm(a, expires);
   }
 
   /** Replaces an alert's definition (a PATCH): evaluated afresh, as if just created. */
   async update(a: Alert): Promise<void> {
     const armed = this.alerts.get(a.UUID);
     if (!armed) throw new Error(`no alert ${a.UUID}`);
-    await this.write(a, false);
+    await this.write(a, false, armed.expires);
     clearInterval(armed.timer);
-    this.arm(a);
+    this.arm(a, armed.expires);
   }
 
   async delete(uuid: string): Promise<boolean> {
@@ -115,9 +133,9 @@ export class AlertEngine {
     return true;
   }
 
-  private arm(a: Alert): void {
+  private arm(a: Alert, expires = 0): void {
     const period = triggerPeriod(a.Trigger) ?? 0;
-    const armed: Armed = { alert: a, running: false };
+    const armed: Armed = { alert: a, expires, running: false };
     if (period > 0) armed.timer = setInterval(() => void this.evaluate(armed), period);
     this.alerts.set(a.UUID, armed);
     void this.evaluate(armed);
@@ -197,6 +215,7 @@ export class AlertEngine {
 
   stop(): void {
     clearTimeout(this.graphTimer);
+    clearInterval(this.expiryTimer);
     for (const a of this.alerts.values()) clearInterval(a.timer);
   }
 }

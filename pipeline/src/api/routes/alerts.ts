@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { FastifyPluginAsync } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
+import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
 import { triggerPeriod, type Alert, type AlertEngine } from "../alerts.js";
 import { acceptJsonPatch, applyJsonPatch, jsonPatchSchema, PatchError, type JsonPatch } from "../json-patch.js";
 
@@ -108,12 +109,14 @@ export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (a
     async (req, reply) =>
       engine.get(req.params.id) ? engine.firings(req.params.id, req.query.limit ?? 100) : reply.code(404).send(error(404, `no alert ${req.params.id}`)),
   );
-  app.post<{ Body: AlertBody }>(
+  app.post<{ Body: AlertBody; Headers: { "x-resource-ttl"?: string } }>(
     "/api/alert",
     {
       schema: {
         summary: "Create an alert",
+        description: "X-Resource-TTL (e.g. 30s, 10m): it is deleted by itself after that long.",
         tags: ["alerts"],
+        headers: resourceTtlHeaders,
         body: { type: "object", properties: alertProperties, required: ["Expression"], additionalProperties: false },
         response: { 201: alertSchema },
       },
@@ -122,6 +125,8 @@ export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (a
       const b = req.body;
       const problem = alertProblem({ Expression: b.Expression, Trigger: b.Trigger ?? "graph", Action: b.Action ?? "" });
       if (problem) return reply.code(400).send(error(400, problem));
+      const ttl = resourceTtl(req.headers["x-resource-ttl"]);
+      if ("error" in ttl) return reply.code(400).send(error(400, ttl.error));
       const trigger = b.Trigger ?? "graph";
       const action = b.Action ?? "";
       const alert = {
@@ -133,7 +138,7 @@ export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (a
         Action: action,
         CreateTime: Date.now(),
       };
-      await engine.create(alert);
+      await engine.create(alert, ttl.ms);
       return reply.code(201).send(alert);
     },
   );

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { Capture } from "@skystream/schemas";
 import { parseSelection, SelectionError } from "@skystream/agent/captures/selection";
 import { evaluateGremlin, type GraphSource } from "../../gremlin/evaluate.js";
-import { goDuration } from "../../gremlin/time.js";
+import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
 import type { CaptureRegistry } from "../captures.js";
 
 /** What a client sends: a capture without the fields the server sets. */
@@ -82,7 +82,7 @@ export const captureRoutes: FastifyPluginAsync<{ registry: CaptureRegistry; sour
         summary: "Start a capture",
         description: "Every agent captures on the nodes of its host the selection matches. X-Resource-TTL (e.g. 30s, 10m): it ends by itself after that long.",
         tags: ["captures"],
-        headers: { type: "object", properties: { "x-resource-ttl": { type: "string", maxLength: 32 } } },
+        headers: resourceTtlHeaders,
         body: { type: "object", properties: captureProperties, required: ["GremlinQuery"], additionalProperties: false },
         response: {
           201: captureSchema,
@@ -98,9 +98,8 @@ export const captureRoutes: FastifyPluginAsync<{ registry: CaptureRegistry; sour
         if (err instanceof SelectionError) return reply.code(400).send(error(400, `GremlinQuery: ${err.message}`));
         throw err;
       }
-      const ttlHeader = req.headers["x-resource-ttl"];
-      const ttl = ttlHeader === undefined ? 0 : goDuration(ttlHeader);
-      if (ttl === undefined || ttl < 0) return reply.code(400).send(error(400, `X-Resource-TTL: expected a duration such as 30s or 10m, got "${ttlHeader}"`));
+      const ttl = resourceTtl(req.headers["x-resource-ttl"]);
+      if ("error" in ttl) return reply.code(400).send(error(400, ttl.error));
       const duplicate = opts.registry
         .list()
         .find((c) => c.GremlinQuery === b.GremlinQuery && (c.Type ?? "") === (b.Type ?? "") && (c.BPFFilter ?? "") === (b.BPFFilter ?? ""));
@@ -120,7 +119,7 @@ export const captureRoutes: FastifyPluginAsync<{ registry: CaptureRegistry; sour
         ExtraTCPMetric: b.ExtraTCPMetric ?? false,
         Target: b.Target ?? "",
         CreatedAt: Date.now(),
-        TTL: Math.round(ttl),
+        TTL: ttl.ms,
       };
       await opts.registry.create(capture);
       return reply.code(201).send(await decorate(capture));

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
-import { goDuration } from "../../gremlin/time.js";
+import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
 import { acceptJsonPatch, applyJsonPatch, jsonPatchSchema, PatchError, type JsonPatch } from "../json-patch.js";
 import type { EdgeResource, EdgeRule, NodeResource, NodeRule, Resource, ResourceKind, TopologyManager } from "../topology-manager.js";
 
@@ -201,7 +201,7 @@ function register<B, R extends Resource>(app: FastifyInstance, manager: Topology
         summary: `Create one of the ${spec.summary}`,
         description: "X-Resource-TTL (e.g. 30s, 10m): it is deleted by itself after that long.",
         tags,
-        headers: { type: "object", properties: { "x-resource-ttl": { type: "string", maxLength: 32 } } },
+        headers: resourceTtlHeaders,
         body: spec.body,
         response: {
           201: spec.response,
@@ -210,15 +210,14 @@ function register<B, R extends Resource>(app: FastifyInstance, manager: Topology
       },
     },
     async (req, reply) => {
-      const ttlHeader = req.headers["x-resource-ttl"];
-      const ttl = ttlHeader === undefined ? 0 : goDuration(ttlHeader);
-      if (ttl === undefined || ttl < 0) return reply.code(400).send(error(400, `X-Resource-TTL: expected a duration such as 30s or 10m, got "${ttlHeader}"`));
+      const ttl = resourceTtl(req.headers["x-resource-ttl"]);
+      if ("error" in ttl) return reply.code(400).send(error(400, ttl.error));
       const given = (req.body as { ID?: string }).ID;
       if ((spec.kind === "node" || spec.kind === "edge") && given && (await manager.elementExists(spec.kind, given)))
         return reply.code(409).send(error(409, `${spec.kind} ${given} already exists`));
       const built = await spec.build(req.body as B, manager, Date.now());
       if (typeof built === "string") return reply.code(400).send(error(400, built));
-      await manager.put(spec.kind, built as never, Math.round(ttl));
+      await manager.put(spec.kind, built as never, ttl.ms);
       return reply.code(201).send(built);
     },
   );

@@ -25,6 +25,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 6, name: "distributed", sql: sqlFile("006_distributed.sql"), clusterOnly: true },
   { version: 7, name: "alerts", sql: sqlFile("007_alerts.sql") },
   { version: 8, name: "topology_resources", sql: sqlFile("008_topology_resources.sql") },
+  { version: 9, name: "alert_ttl", sql: sqlFile("009_alert_ttl.sql") },
 ];
 
 /**

@@ -22,7 +22,7 @@ test("migrations, Avro ingest across schema versions, null layers and TTL change
   t.after(() => storage.close());
   assert.equal(storage.kind, "chdb");
 
-  assert.deepEqual(await migrate(storage, cfg, log), [1, 2, 3, 4, 5, 7, 8]);
+  assert.deepEqual(await migrate(storage, cfg, log), [1, 2, 3, 4, 5, 7, 8, 9]);
   assert.deepEqual(await migrate(storage, cfg, log), [], "migrations apply once");
 
   const v2 = JSON.parse(readFileSync(new URL("../../../../schemas/src/testdata/FlowRecord.v2-fixture.avsc", import.meta.url), "utf8")) as avro.Schema;
