@@ -1,7 +1,8 @@
 // PATCH with an RFC 6902 JSON Patch, as Skydive's API took it: the operations applied to the resource's
 // JSON form (never in place), the result checked again by the route. A patch that cannot apply is a 400.
 import jsonpatch from "fast-json-patch";
-import type { FastifyInstance } from "fastify";
+import { isDeepStrictEqual } from "node:util";
+import type { FastifyInstance, FastifyReply } from "fastify";
 
 /** The body of a PATCH: a list of operations. */
 export const jsonPatchSchema = {
@@ -34,6 +35,26 @@ export function applyJsonPatch<T>(doc: T, patch: JsonPatch): T {
   } catch (e) {
     throw new PatchError(`patch: ${(e as Error).message.split("\n")[0]}`);
   }
+}
+
+/**
+ * A PATCH route's first half: the patched copy of `old`, or undefined once the answer is sent (400 when the
+ * patch cannot apply, 304 when it changes nothing).
+ */
+export function patchedOrAnswered<T>(old: T, patch: JsonPatch, reply: FastifyReply): T | undefined {
+  let next: T;
+  try {
+    next = applyJsonPatch(old, patch);
+  } catch (err) {
+    if (!(err instanceof PatchError)) throw err;
+    void reply.code(400).send({ statusCode: 400, error: err.message });
+    return undefined;
+  }
+  if (isDeepStrictEqual(old, next)) {
+    void reply.code(304).send();
+    return undefined;
+  }
+  return next;
 }
 
 /** PATCH bodies may come as application/json-patch+json. */

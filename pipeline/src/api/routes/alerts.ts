@@ -2,12 +2,11 @@
 // changed), a Trigger ("graph" or "duration:10s"), an Action ("" or an http(s) webhook URL). PATCH takes
 // an RFC 6902 JSON Patch, as Skydive's did.
 import { randomUUID } from "node:crypto";
-import { isDeepStrictEqual } from "node:util";
 import type { FastifyPluginAsync } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
 import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
 import { triggerPeriod, type Alert, type AlertEngine } from "../alerts.js";
-import { acceptJsonPatch, applyJsonPatch, jsonPatchSchema, PatchError, type JsonPatch } from "../json-patch.js";
+import { acceptJsonPatch, jsonPatchSchema, patchedOrAnswered, type JsonPatch } from "../json-patch.js";
 
 interface AlertBody {
   Name?: string;
@@ -62,14 +61,8 @@ export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (a
     async (req, reply) => {
       const old = engine.get(req.params.id);
       if (!old) return reply.code(404).send(error(404, `no alert ${req.params.id}`));
-      let next: Alert;
-      try {
-        next = applyJsonPatch(old, req.body);
-      } catch (err) {
-        if (err instanceof PatchError) return reply.code(400).send(error(400, err.message));
-        throw err;
-      }
-      if (isDeepStrictEqual(old, next)) return reply.code(304).send();
+      const next = patchedOrAnswered<Alert>(old, req.body, reply);
+      if (!next) return reply;
       if (next.UUID !== old.UUID || next.CreateTime !== old.CreateTime) return reply.code(400).send(error(400, "a patch may not change UUID or CreateTime"));
       const extra = Object.keys(next).find((k) => !(k in alertSchema.properties));
       if (extra) return reply.code(400).send(error(400, `an alert has no ${extra}`));

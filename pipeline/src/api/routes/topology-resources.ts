@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
 import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
-import { acceptJsonPatch, applyJsonPatch, jsonPatchSchema, PatchError, type JsonPatch } from "../json-patch.js";
+import { acceptJsonPatch, jsonPatchSchema, patchedOrAnswered, type JsonPatch } from "../json-patch.js";
 import type { EdgeResource, EdgeRule, NodeResource, NodeRule, Resource, ResourceKind, TopologyManager } from "../topology-manager.js";
 
 const error = (statusCode: number, message: string) => ({ statusCode, error: message });
@@ -238,14 +238,8 @@ function register<B, R extends Resource>(app: FastifyInstance, manager: Topology
       async (req, reply) => {
         const old = manager.get(spec.kind, req.params.id) as R | undefined;
         if (!old) return notFound(reply, req.params.id);
-        let next: R;
-        try {
-          next = applyJsonPatch(old, req.body);
-        } catch (err) {
-          if (err instanceof PatchError) return reply.code(400).send(error(400, err.message));
-          throw err;
-        }
-        if (isDeepStrictEqual(old, next)) return reply.code(304).send();
+        const next = patchedOrAnswered(old, req.body, reply);
+        if (!next) return reply;
         const refused = check(old, next);
         if (refused) return reply.code(400).send(error(400, refused));
         const updated = { ...next, UpdatedAt: Date.now() } as R;

@@ -141,64 +141,73 @@ export function clientCommand(globals: () => GlobalOptions): Command {
       );
     });
 
-  const capture = cmd.command("capture").description("captures on demand");
-  capture
-    .command("create")
-    .description("start a capture on the nodes a selection matches")
-    .requiredOption("-p, --gremlin <query>", "nodes to capture on, e.g. \"G.V().Has('Type', 'veth', 'Name', 'eth0')\"")
-    .option("--bpf <filter>", "BPF filter", "")
-    .option("--name <name>", "name", "")
-    .option("--description <text>", "description", "")
-    .addOption(new Option("--type <type>", "capture type").choices(["pcap", "afpacket", "sflow", "ovssflow"]))
-    .option("--ttl <duration>", "end by itself after this long (e.g. 10m)")
-    .action(async (o: { gremlin: string; bpf: string; name: string; description: string; type?: string; ttl?: string }) => {
-      const r = await call(url("/api/capture"), {
+  /** create/list/delete of one API resource (capture, alert, node, edge, noderule, edgerule). */
+  const resource = (
+    kind: string,
+    description: string,
+    create: (c: Command) => Command,
+    body: (o: Record<string, unknown>, metadata: Record<string, unknown>) => Record<string, unknown>,
+    columns: string[],
+    opts2: { metadata?: boolean; deleteDescription?: string } = {},
+  ) => {
+    const group = cmd.command(kind).description(description);
+    const row = (r: Record<string, unknown>) => ({ ...r, ...(r.Metadata as object), ID: r.ID ?? r.UUID });
+    const creating = create(group.command("create").description(`create a ${kind}`));
+    if (opts2.metadata !== false)
+      creating.option("-m, --metadata <key=value...>", "metadata, key=value (values read as JSON when they are: 9000, true)", collectMetadata, {});
+    creating.option("--ttl <duration>", "delete it by itself after this long (e.g. 10m)").action(async (o: Record<string, unknown>) => {
+      const r = await call(url(`/api/${kind}`), {
         method: "POST",
-        body: JSON.stringify({ GremlinQuery: o.gremlin, BPFFilter: o.bpf, Name: o.name, Description: o.description, Type: o.type ?? "" }),
-        headers: o.ttl ? { "x-resource-ttl": o.ttl } : {},
+        body: JSON.stringify(body(o, (o.metadata ?? {}) as Record<string, unknown>)),
+        headers: o.ttl ? { "x-resource-ttl": String(o.ttl) } : {},
       });
-      const c = (await r.json()) as Record<string, unknown>;
-      print(opts(), c, () => table([c], ["UUID", "Name", "GremlinQuery", "BPFFilter", "Count"]));
+      const created = (await r.json()) as Record<string, unknown>;
+      print(opts(), created, () => table([row(created)], columns));
     });
-  capture
-    .command("list")
-    .description("captures in force")
-    .action(async () => {
-      const all = (await (await call(url("/api/capture"))).json()) as Record<string, Record<string, unknown>>;
-      print(opts(), all, () => table(Object.values(all), ["UUID", "Name", "GremlinQuery", "BPFFilter", "Type", "Count"]));
-    });
-  capture
-    .command("delete <uuid>")
-    .description("stop a capture everywhere")
-    .action(async (uuid: string) => {
-      const r = await call(url(`/api/capture/${encodeURIComponent(uuid)}`), { method: "DELETE", accept: "text/plain" });
-      process.stdout.write(`${await r.text()}\n`);
-    });
-
-  const alert = cmd.command("alert").description("alerts: a Gremlin expression that fires when its result changes");
-  alert
-    .command("create")
-    .description("create an alert")
-    .requiredOption("--expression <gremlin>", "fires when not empty and changed, e.g. \"G.V().Has('State', 'DOWN')\"")
-    .option("--name <name>", "name", "")
-    .option("--description <text>", "description", "")
-    .option("--trigger <trigger>", "graph (on topology changes) or duration:<go duration>", "graph")
-    .option("--action <url>", "http(s) URL the firing is POSTed to; empty: WebSocket subscribers only", "")
-    .action(async (o: { expression: string; name: string; description: string; trigger: string; action: string }) => {
-      const r = await call(url("/api/alert"), {
-        method: "POST",
-        body: JSON.stringify({ Expression: o.expression, Name: o.name, Description: o.description, Trigger: o.trigger, Action: o.action }),
+    group
+      .command("list")
+      .description(`${kind}s in force`)
+      .action(async () => {
+        const all = (await (await call(url(`/api/${kind}`))).json()) as Record<string, Record<string, unknown>>;
+        print(opts(), all, () => table(Object.values(all).map(row), columns));
       });
-      const a = (await r.json()) as Record<string, unknown>;
-      print(opts(), a, () => table([a], ["UUID", "Name", "Expression", "Trigger", "Action"]));
-    });
-  alert
-    .command("list")
-    .description("alerts")
-    .action(async () => {
-      const all = (await (await call(url("/api/alert"))).json()) as Record<string, Record<string, unknown>>;
-      print(opts(), all, () => table(Object.values(all), ["UUID", "Name", "Expression", "Trigger", "Action"]));
-    });
+    group
+      .command("delete <id>")
+      .description(opts2.deleteDescription ?? `delete a ${kind} and what it made`)
+      .action(async (id: string) => {
+        const r = await call(url(`/api/${kind}/${encodeURIComponent(id)}`), { method: "DELETE", accept: "text/plain" });
+        process.stdout.write(`${await r.text()}\n`);
+      });
+    return group;
+  };
+  resource(
+    "capture",
+    "captures on demand",
+    (c) =>
+      c
+        .requiredOption("-p, --gremlin <query>", "nodes to capture on, e.g. \"G.V().Has('Type', 'veth', 'Name', 'eth0')\"")
+        .option("--bpf <filter>", "BPF filter", "")
+        .option("--name <name>", "name", "")
+        .option("--description <text>", "description", "")
+        .addOption(new Option("--type <type>", "capture type").choices(["pcap", "afpacket", "sflow", "ovssflow"])),
+    (o) => ({ GremlinQuery: o.gremlin, BPFFilter: o.bpf, Name: o.name, Description: o.description, Type: o.type ?? "" }),
+    ["UUID", "Name", "GremlinQuery", "BPFFilter", "Type", "Count"],
+    { metadata: false, deleteDescription: "stop a capture everywhere" },
+  );
+  const alert = resource(
+    "alert",
+    "alerts: a Gremlin expression that fires when its result changes",
+    (c) =>
+      c
+        .requiredOption("--expression <gremlin>", "fires when not empty and changed, e.g. \"G.V().Has('State', 'DOWN')\"")
+        .option("--name <name>", "name", "")
+        .option("--description <text>", "description", "")
+        .option("--trigger <trigger>", "graph (on topology changes) or duration:<go duration>", "graph")
+        .option("--action <url>", "http(s) URL the firing is POSTed to; empty: WebSocket subscribers only", ""),
+    (o) => ({ Expression: o.expression, Name: o.name, Description: o.description, Trigger: o.trigger, Action: o.action }),
+    ["UUID", "Name", "Expression", "Trigger", "Action"],
+    { metadata: false, deleteDescription: "delete an alert" },
+  );
   alert
     .command("firings <uuid>")
     .description("when an alert fired, and why (latest first)")
@@ -211,51 +220,6 @@ export function clientCommand(globals: () => GlobalOptions): Command {
         ),
       );
     });
-  alert
-    .command("delete <uuid>")
-    .description("delete an alert")
-    .action(async (uuid: string) => {
-      const r = await call(url(`/api/alert/${encodeURIComponent(uuid)}`), { method: "DELETE", accept: "text/plain" });
-      process.stdout.write(`${await r.text()}\n`);
-    });
-
-  /** create/list/delete of one topology resource (node, edge, noderule, edgerule). */
-  const resource = (
-    kind: string,
-    description: string,
-    create: (c: Command) => Command,
-    body: (o: Record<string, unknown>, metadata: Record<string, unknown>) => Record<string, unknown>,
-    columns: string[],
-  ) => {
-    const group = cmd.command(kind).description(description);
-    const row = (r: Record<string, unknown>) => ({ ...r, ...(r.Metadata as object), ID: r.ID ?? r.UUID });
-    create(group.command("create").description(`create a ${kind}`))
-      .option("-m, --metadata <key=value...>", "metadata, key=value (values read as JSON when they are: 9000, true)", collectMetadata, {})
-      .option("--ttl <duration>", "delete it by itself after this long (e.g. 10m)")
-      .action(async (o: Record<string, unknown>) => {
-        const r = await call(url(`/api/${kind}`), {
-          method: "POST",
-          body: JSON.stringify(body(o, o.metadata as Record<string, unknown>)),
-          headers: o.ttl ? { "x-resource-ttl": String(o.ttl) } : {},
-        });
-        const created = (await r.json()) as Record<string, unknown>;
-        print(opts(), created, () => table([row(created)], columns));
-      });
-    group
-      .command("list")
-      .description(`${kind}s created through the API`)
-      .action(async () => {
-        const all = (await (await call(url(`/api/${kind}`))).json()) as Record<string, Record<string, unknown>>;
-        print(opts(), all, () => table(Object.values(all).map(row), columns));
-      });
-    group
-      .command("delete <id>")
-      .description(`delete a ${kind} and what it made`)
-      .action(async (id: string) => {
-        const r = await call(url(`/api/${kind}/${encodeURIComponent(id)}`), { method: "DELETE", accept: "text/plain" });
-        process.stdout.write(`${await r.text()}\n`);
-      });
-  };
   resource(
     "node",
     "nodes added to the topology (a switch, a router, the internet…)",
