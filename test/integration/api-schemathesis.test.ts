@@ -54,4 +54,5 @@ test("schemathesis finds no server error and no answer that breaks the OpenAPI d
   assert.ok(selected && Number(selected[1]) === Number(selected[2]) && Number(selected[2]) >= 30, `every operation selected: ${selected?.[0]}`);
   assert.match(report, new RegExp(`Tested: ${selected[2]}\\b`), "every operation was tested");
   assert.doesNotMatch(report, /\bfailures? in\b/);
+  t.diagnostic(/API Links:.*/.exec(report)?.[0] ?? "no API links line");
 });

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
 import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
+import { createdLinks } from "./links.js";
 import { triggerPeriod, type Alert, type AlertEngine } from "../alerts.js";
 import { acceptJsonPatch, jsonPatchSchema, patchedOrAnswered, type JsonPatch } from "../json-patch.js";
 
@@ -105,6 +106,7 @@ export const alertRoutes: FastifyPluginAsync<{ engine: AlertEngine }> = async (a
   app.post<{ Body: AlertBody; Headers: { "x-resource-ttl"?: string } }>(
     "/api/alert",
     {
+      links: createdLinks("/api/alert", "UUID", ["get", "patch", "delete"]),
       schema: {
         summary: "Create an alert",
         description: "X-Resource-TTL (e.g. 30s, 10m): it is deleted by itself after that long.",

@@ -8,6 +8,7 @@ import type { Capture } from "@skystream/schemas";
 import { parseSelection, SelectionError } from "@skystream/agent/captures/selection";
 import { evaluateGremlin, type GraphSource } from "../../gremlin/evaluate.js";
 import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
+import { createdLinks } from "./links.js";
 import type { CaptureRegistry } from "../captures.js";
 
 /** What a client sends: a capture without the fields the server sets. */
@@ -78,6 +79,7 @@ export const captureRoutes: FastifyPluginAsync<{ registry: CaptureRegistry; sour
   app.post<{ Body: CaptureBody; Headers: { "x-resource-ttl"?: string } }>(
     "/api/capture",
     {
+      links: createdLinks("/api/capture", "UUID", ["get", "delete"]),
       schema: {
         summary: "Start a capture",
         description: "Every agent captures on the nodes of its host the selection matches. X-Resource-TTL (e.g. 30s, 10m): it ends by itself after that long.",

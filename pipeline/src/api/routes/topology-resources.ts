@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { parseGremlin } from "../../gremlin/parse.js";
 import { resourceTtl, resourceTtlHeaders } from "./resource-ttl.js";
+import { createdLinks } from "./links.js";
 import { acceptJsonPatch, jsonPatchSchema, patchedOrAnswered, type JsonPatch } from "../json-patch.js";
 import type { EdgeResource, EdgeRule, NodeResource, NodeRule, Resource, ResourceKind, TopologyManager } from "../topology-manager.js";
 
@@ -197,6 +198,7 @@ function register<B, R extends Resource>(app: FastifyInstance, manager: Topology
   app.post<{ Body: B; Headers: { "x-resource-ttl"?: string } }>(
     path,
     {
+      links: createdLinks(path, spec.kind === "node" || spec.kind === "edge" ? "ID" : "UUID", spec.patch ? ["get", "patch", "delete"] : ["get", "delete"]),
       schema: {
         summary: `Create one of the ${spec.summary}`,
         description: "X-Resource-TTL (e.g. 30s, 10m): it is deleted by itself after that long.",
