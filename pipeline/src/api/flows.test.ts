@@ -2,40 +2,16 @@
 // update in the time context, counts and sums in the engine, capture nodes from the graph.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pino from "pino";
-import { AvroCodec, FLOW_RECORD, FRAME_HEADER_SIZE, buildContainer, type FlowRecord } from "@skystream/schemas";
+import type { FlowRecord } from "@skystream/schemas";
 import { syntheticFlow } from "@skystream/schemas/testing/flows";
-import { clickhouseConfig, flowsInsert, migrate, openStorage } from "../storage/clickhouse/index.js";
+import { flowStorage } from "../storage/clickhouse/testing.js";
 import { MemoryGraph, type GraphNode } from "../gremlin/graph.js";
 import { evaluateGremlin, type GraphSource } from "../gremlin/evaluate.js";
 import { GremlinError } from "../gremlin/parse.js";
 import { ClickhouseFlowStore } from "./flow-store.js";
 
-const log = pino({ level: "warn" });
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
-
-/** A fresh embedded ClickHouse with the schema, and a way to insert flows as the sink does. */
-async function flowStorage(t: { after(fn: () => unknown): void }, database: string) {
-  const cfg = clickhouseConfig.parse({ data_path: mkdtempSync(join(tmpdir(), `skystream-${database}-`)), database });
-  const storage = await openStorage(cfg, log);
-  t.after(() => storage.close());
-  await migrate(storage, cfg, log);
-  const codec = new AvroCodec();
-  const schema = codec.writerFor(FLOW_RECORD).schema;
-  const insert = (flows: FlowRecord[]) =>
-    storage.insertAvro(
-      flowsInsert(cfg, schema, [
-        buildContainer(
-          schema,
-          flows.map((f) => codec.encode(FLOW_RECORD, f).subarray(FRAME_HEADER_SIZE)),
-        ),
-      ]),
-    );
-  return { storage, insert };
-}
 
 test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update per flow, time context, graph steps", async (t) => {
   const { storage, insert } = await flowStorage(t, "gflows");
@@ -225,7 +201,7 @@ test("/api/flowmatrix: the matrix as JSON, skydive-flow-matrix's CSV and DOT, wi
     source: { live: () => graph, at: async () => graph, during: async () => graph },
     storage,
     metrics: createRegistry("matrix-test"),
-    log,
+    log: pino({ level: "warn" }),
   });
   t.after(() => app.close());
   const get = (qs: string, headers: Record<string, string> = {}) =>
