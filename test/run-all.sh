@@ -8,6 +8,7 @@ shopt -s globstar nullglob
 
 echo "== type check"
 npx tsc -p . || exit 1
+npx tsc -p views || exit 1
 echo "== lint"
 npx eslint --max-warnings=0 . || exit 1
 npx prettier --check --log-level warn . || exit 1
@@ -21,7 +22,7 @@ export TEST_KAFKA_BOOTSTRAP
 trap 'npx tsx test/kafka/broker.ts stop "$state"' EXIT
 
 echo "== tests"
-files=(schemas/src/**/*.test.ts common/src/**/*.test.ts agent/src/**/*.test.ts pipeline/src/**/*.test.ts test/integration/**/*.test.ts)
+files=(schemas/src/**/*.test.ts common/src/**/*.test.ts agent/src/**/*.test.ts pipeline/src/**/*.test.ts views/src/**/*.test.ts test/integration/**/*.test.ts)
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
 status=$?
 if [ "$status" -ne 0 ]; then

@@ -1,0 +1,3 @@
+export * from "./topology/model.js";
+export * from "./topology/layout.js";
+export * from "./topology/render.js";
