@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { buildModel, type ApiGraph } from "./model.js";
 import { layoutTopology, type Box } from "./layout.js";
 import { draw, fit, hitTest, screenToWorld, zoomAt, type Ctx } from "./render.js";
+import { fromNodeGraphFrames, toNodeGraphFrames } from "./frames.js";
 
 /** hosts × namespaces × interfaces, ownership edges, a veth pair (layer2) between the first two namespaces of each host. */
 function graph(hosts: number, namespaces: number, interfaces: number): ApiGraph {
@@ -143,4 +144,35 @@ test("view geometry: fit shows everything, zoom keeps the point under the cursor
   const ns = l.boxes.get("h1n2")!;
   assert.equal(hitTest(l, ns.x + 2, ns.y + 2), "h1n2", "the namespace's title bar");
   assert.equal(hitTest(l, -50, -50), undefined);
+});
+
+test("Node Graph frames: a model out and back gives the same tree and links; dangling edges dropped; the dashboards' SQL shape reads", () => {
+  const m = buildModel(graph(2, 2, 3));
+  const { nodes, edges } = toNodeGraphFrames(m);
+  assert.equal(nodes.id!.length, m.nodes.size);
+  assert.equal(edges.id!.length, m.nodes.size - m.roots.length + m.links.length, "one ownership edge per owned node, plus the links");
+  assert.equal(nodes.color![nodes.id!.indexOf("h0n0i1")], "red");
+  const back = buildModel(fromNodeGraphFrames(nodes, edges));
+  assert.deepEqual(back.roots, m.roots);
+  assert.deepEqual(
+    [...back.nodes.values()].map((n) => [n.id, n.name, n.type, n.parent, n.state]),
+    [...m.nodes.values()].map((n) => [n.id, n.name, n.type, n.parent, n.state]),
+  );
+  assert.deepEqual(back.links, m.links);
+  // What the topology dashboard's SQL returns (title, subtitle, detail__host, detail__state, color; mainstat = RelationType).
+  const sql = fromNodeGraphFrames(
+    {
+      id: ["h", "ns", "if"],
+      title: ["h1", "blue", "eth0"],
+      subtitle: ["host", "netns", "veth"],
+      detail__host: ["h1", "h1", "h1"],
+      detail__state: ["", "", "DOWN"],
+    },
+    { id: ["e1", "e2", "e3"], source: ["h", "ns", "ns"], target: ["ns", "if", "gone"], mainstat: ["ownership", "ownership", "layer2"] },
+  );
+  assert.equal(sql.Edges.length, 2, "the edge to a missing node is dropped");
+  const fromSql = buildModel(sql);
+  assert.equal(fromSql.nodes.get("if")!.parent, "ns");
+  assert.equal(fromSql.nodes.get("if")!.state, "down");
+  assert.equal(fromSql.nodes.get("if")!.host, "h1");
 });
