@@ -9,6 +9,7 @@ shopt -s globstar nullglob
 echo "== type check"
 npx tsc -p . || exit 1
 npx tsc -p views || exit 1
+npx tsc -p ui || exit 1
 echo "== lint"
 npx eslint --max-warnings=0 . || exit 1
 npx prettier --check --log-level warn . || exit 1

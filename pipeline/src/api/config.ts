@@ -39,6 +39,8 @@ export const apiConfig = section({
   topology_manager: z.boolean().default(true),
   /** How often the topology manager says its origin (api.<host>) is alive. */
   heartbeat: duration("2s"),
+  /** The web UI's built files (index.html and assets/) served at /; empty: the UI built beside this code (ui/dist), when it is there. */
+  ui_dir: z.string().default(""),
   /** How much recent topology history the API keeps in memory (older times are read from ClickHouse). */
   window: duration("15m"),
 });

@@ -1,6 +1,10 @@
 // The query API: a fastify app whose routes are plugins, each with JSON schemas, the OpenAPI document
 // built from them at /api/openapi.json and a docs page at /api/docs. Errors have one shape,
 // {error, statusCode} (plus position and expected for a Gremlin query), never a stack.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
 import { parse as parseYaml } from "yaml";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
@@ -149,6 +153,7 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   });
 
   await app.register(infoRoutes, { version: API_VERSION, metrics: deps.metrics });
+  await registerUi(app, cfg.ui_dir || DEFAULT_UI_DIR, deps.log);
   await app.register(topologyRoutes, { source: deps.source, queryTimeoutMs: cfg.query_timeout, maxItems: cfg.max_items, flowExpireMs: cfg.flow_expire });
   if (deps.storage) await app.register(flowMatrixRoutes, { storage: deps.storage });
   if (deps.captures) await app.register(captureRoutes, { registry: deps.captures, source: deps.source });
@@ -167,6 +172,18 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   return app;
 }
 
+/** Where the web UI is built (npm run build:ui). */
+const DEFAULT_UI_DIR = fileURLToPath(new URL("../../../ui/dist/", import.meta.url));
+
+/** Serves the web UI's files at / (open: the page logs in through /login), when it has been built. */
+async function registerUi(app: FastifyInstance, dir: string, log: Logger): Promise<void> {
+  if (!existsSync(join(dir, "index.html"))) {
+    log.warn({ ui_dir: dir }, "web UI not built (npm run build:ui): the API serves no page at /");
+    return;
+  }
+  await app.register(fastifyStatic, { root: dir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: "1h" });
+}
+
 /** Listens on cfg.listen (host:port). */
 export async function listen(app: FastifyInstance, address: string): Promise<string> {
   const i = address.lastIndexOf(":");
@@ -174,7 +191,7 @@ export async function listen(app: FastifyInstance, address: string): Promise<str
 }
 
 /** Routes anyone may call: logging in, and the API's own description. */
-const OPEN = [/^\/login$/, /^\/api\/docs(\/.*)?$/, /^\/api\/openapi\.json$/];
+const OPEN = [/^\/login$/, /^\/api\/docs(\/.*)?$/, /^\/api\/openapi\.json$/, /^\/$/, /^\/index\.html$/, /^\/assets\/[^/]+$/];
 
 /** What a request touches, from its route: /api/<object>…; GET reads, and so does a Gremlin query. */
 export function permissionOf(method: string, route: string): Permission {
