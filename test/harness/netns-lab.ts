@@ -1,6 +1,6 @@
 // Network namespace labs for tests: real namespaces, veth pairs and bridges made with iproute2.
 // Addresses only in 198.18.0.0/15 and fd00::/8; nothing is routed out of the lab.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 
 export function ip(...args: string[]): string {
@@ -35,6 +35,20 @@ export class NetnsLab {
     ] as const)
       ip(...(ns ? ["-n", ns] : []), "link", "set", n, "up");
     return [na, nb];
+  }
+
+  /** Namespaces a and b joined by a veth pair va–vb, addressed `${net}.1/24` and `${net}.2/24` (net: "198.18.80"). */
+  pair(net: string): { a: string; b: string; va: string; vb: string } {
+    const [a, b] = [this.ns("a"), this.ns("b")];
+    const [va, vb] = this.veth("va", a, "vb", b);
+    ip("-n", a, "addr", "add", `${net}.1/24`, "dev", va);
+    ip("-n", b, "addr", "add", `${net}.2/24`, "dev", vb);
+    return { a, b, va, vb };
+  }
+
+  /** A Python program running in a namespace (killed by the caller). */
+  python(ns: string, code: string): ChildProcess {
+    return spawn("ip", ["netns", "exec", ns, "python3", "-c", code], { stdio: "ignore" });
   }
 
   destroy(): void {

@@ -38,10 +38,7 @@ test(
 
     const lab = new NetnsLab();
     t.after(() => lab.destroy());
-    const [a, b] = [lab.ns("a"), lab.ns("b")];
-    const [va, vb] = lab.veth("va", a, "vb", b);
-    ip("-n", a, "addr", "add", "198.18.70.1/24", "dev", va);
-    ip("-n", b, "addr", "add", "198.18.70.2/24", "dev", vb);
+    const { a, b, va, vb } = lab.pair("198.18.70");
 
     const shared = { SKYSTREAM_CLICKHOUSE_URL: clickhouse.url, SKYSTREAM_AGENT_TOPOLOGY_TOPIC: n.topology, SKYSTREAM_AGENT_CAPTURES_TOPIC: control };
     const pipeline = await startSkystream(["pipeline"], { ...pipelineEnv(n, bootstrap, {}, { flush_interval: "200ms" }), ...shared });
@@ -152,9 +149,8 @@ test(
     const capture = await post("/api/capture", { GremlinQuery: `G.V().Has('Name', '${vb}')`, Name: "lab" });
     assert.equal(capture.status, 201, JSON.stringify(capture.body));
     // A small HTTP server in b and a client in a asking it five times a second.
-    const inNs = (ns: string, code: string) => spawn("ip", ["netns", "exec", ns, "python3", "-c", code], { stdio: "ignore" });
-    const server = inNs(b, "import http.server as h\nh.ThreadingHTTPServer(('198.18.70.2', 8080), h.SimpleHTTPRequestHandler).serve_forever()");
-    const clientLoop = inNs(
+    const server = lab.python(b, "import http.server as h\nh.ThreadingHTTPServer(('198.18.70.2', 8080), h.SimpleHTTPRequestHandler).serve_forever()");
+    const clientLoop = lab.python(
       a,
       "import time, urllib.request as u\nwhile True:\n  try: u.urlopen('http://198.18.70.2:8080/', timeout=2).read()\n  except Exception: pass\n  time.sleep(0.2)",
     );

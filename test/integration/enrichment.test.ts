@@ -11,7 +11,7 @@ import { AvroCodec, FLOW_RECORD, readFrame, type FlowRecord } from "@skystream/s
 import { createBus, kafkaConfig, totalLag, type BusMessage } from "@skystream/common";
 import { testKafka } from "../harness/kafka.ts";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
-import { NetnsLab, ip } from "../harness/netns-lab.ts";
+import { NetnsLab } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
 import { agentEnv, pipelineEnv, testNames } from "../harness/names.ts";
 
@@ -59,10 +59,7 @@ test(
     const topics = { topology: n.topology, enriched: n.enriched };
     const lab = new NetnsLab();
     t.after(() => lab.destroy());
-    const [a, b] = [lab.ns("a"), lab.ns("b")];
-    const [va, vb] = lab.veth("va", a, "vb", b);
-    ip("-n", a, "addr", "add", "198.18.80.1/24", "dev", va);
-    ip("-n", b, "addr", "add", "198.18.80.2/24", "dev", vb);
+    const { a, b, va, vb } = lab.pair("198.18.80");
     const server = spawn("ip", ["netns", "exec", b, "python3", "-c", SERVER], { stdio: "ignore" });
     t.after(() => server.kill("SIGKILL"));
     const udpServer = spawn("ip", ["netns", "exec", a, "python3", "-c", UDP_SERVER], { stdio: "ignore" });

@@ -5,7 +5,6 @@
 // Screenshots go to $TEST_ARTIFACTS (default: a temporary directory), named in the test's output.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,13 +28,9 @@ test("web UI in Chromium on a real all-in-one: lab topology, link down, time sli
   mkdirSync(artifacts, { recursive: true });
   const lab = new NetnsLab();
   t.after(() => lab.destroy());
-  const [a, b] = [lab.ns("a"), lab.ns("b")];
-  const [va, vb] = lab.veth("va", a, "vb", b);
-  ip("-n", a, "addr", "add", "198.18.80.1/24", "dev", va);
-  ip("-n", b, "addr", "add", "198.18.80.2/24", "dev", vb);
+  const { a, b, va, vb } = lab.pair("198.18.80");
   // A UDP receiver in b (socketinfo sees it listening) and a sender in a.
-  const py = (ns: string, code: string) => spawn("ip", ["netns", "exec", ns, "python3", "-c", code], { stdio: "ignore" });
-  const receiver = py(b, "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('198.18.80.2',9999))\nwhile True: s.recv(2048)");
+  const receiver = lab.python(b, "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('198.18.80.2',9999))\nwhile True: s.recv(2048)");
   t.after(() => receiver.kill("SIGKILL"));
 
   const port = await freePort();
@@ -97,7 +92,7 @@ test("web UI in Chromium on a real all-in-one: lab topology, link down, time sli
   await page.fill("#capture-form input[name=GremlinQuery]", `G.V().Has('Name', '${vb}')`);
   await page.click("#capture-form button[type=submit]");
   await waitFor("the capture listed", async () => ((await page.textContent("#captures")) ?? "").includes(vb) || undefined, 15_000).catch(fail);
-  const sender = py(
+  const sender = lab.python(
     a,
     "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nwhile True:\n  s.sendto(b'x'*300,('198.18.80.2',9999)); time.sleep(0.05)",
   );
