@@ -82,8 +82,8 @@ export async function startApi(
   const stopAlertFeed = alerts ? follower.onRevisions(() => alerts.graphChanged()) : undefined;
   const topologyTopic = deps.topologyTopic ?? TOPICS.topology;
   let manager: TopologyManager | undefined;
-  if (cfg.topology_manager) {
-    const producer = deps.bus.producer();
+  const producer = cfg.topology_manager ? deps.bus.producer() : undefined;
+  if (producer) {
     await producer.connect();
     manager = new TopologyManager(deps.storage, source, producer, deps.codec, topologyTopic, deps.log.child({ component: "api-topology" }), deps.metrics, {
       heartbeatMs: cfg.heartbeat,
@@ -125,6 +125,7 @@ export async function startApi(
       stopManagerFeed?.();
       alerts?.stop();
       await manager?.stop();
+      await producer?.disconnect();
       await app.close();
       await captures.stop();
       await flows.stop();
