@@ -56,26 +56,35 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
     Revision: 1,
     Metadata: md,
   });
-  const graph = new MemoryGraph([
-    node("veth", { Name: "veth0", Type: "veth", TID: "tid-veth" }),
-    node("eth-a", { Name: "eth0", Type: "veth", TID: "tid-a" }),
-    node("eth-b", { Name: "eth0", Type: "veth", TID: "tid-b" }),
-    node("cap3", { Name: "cap3", Type: "device", TID: "tid-3" }),
-    // The sockets socketinfo saw in the two namespaces: the client's exact one, the server's listener.
-    node("ns-a", {
-      Name: "a",
-      Type: "netns",
-      Sockets: [{ Protocol: "UDP", LocalAddress: "fd00::1", LocalPort: 5353, RemoteAddress: "fd00::2", RemotePort: 53, State: "", Pid: 9, Name: "resolver" }],
-    }),
-    node("ns-b", {
-      Name: "b",
-      Type: "netns",
-      Sockets: [
-        { Protocol: "UDP", LocalAddress: "::", LocalPort: 53, RemoteAddress: "::", RemotePort: 0, State: "", Pid: 7, Name: "dnsd" },
-        { Protocol: "TCP", LocalAddress: "::", LocalPort: 22, RemoteAddress: "::", RemotePort: 0, State: "LISTEN", Pid: 1, Name: "sshd" },
-      ],
-    }),
-  ]);
+  const graph = new MemoryGraph(
+    [
+      node("veth", { Name: "veth0", Type: "veth", TID: "tid-veth" }),
+      node("eth-a", { Name: "eth0", Type: "veth", TID: "tid-a" }),
+      node("eth-b", { Name: "eth0", Type: "veth", TID: "tid-b", IPV6: ["fd00::2/64"] }),
+      node("cap3", { Name: "cap3", Type: "device", TID: "tid-3" }),
+      // The sockets socketinfo saw in the two namespaces: the client's exact one, the server's listener.
+      node("ns-a", {
+        Name: "a",
+        Type: "netns",
+        Sockets: [{ Protocol: "UDP", LocalAddress: "fd00::1", LocalPort: 5353, RemoteAddress: "fd00::2", RemotePort: 53, State: "", Pid: 9, Name: "resolver" }],
+      }),
+      node("ns-b", {
+        Name: "b",
+        Type: "netns",
+        Sockets: [
+          { Protocol: "UDP", LocalAddress: "::", LocalPort: 53, RemoteAddress: "::", RemotePort: 0, State: "", Pid: 7, Name: "dnsd" },
+          { Protocol: "TCP", LocalAddress: "::", LocalPort: 22, RemoteAddress: "::", RemotePort: 0, State: "LISTEN", Pid: 1, Name: "sshd" },
+        ],
+      }),
+      // Another namespace listening on the same port, without the flow's address: not the flow's server.
+      node("ns-c", {
+        Name: "c",
+        Type: "netns",
+        Sockets: [{ Protocol: "UDP", LocalAddress: "::", LocalPort: 53, RemoteAddress: "::", RemotePort: 0, State: "", Pid: 8, Name: "otherdns" }],
+      }),
+    ],
+    [{ ...node("own-b", {}), Parent: "ns-b", Child: "eth-b", Metadata: { RelationType: "ownership" } }],
+  );
   const source: GraphSource = { live: () => graph, at: async () => graph, during: async () => graph, flows: new ClickhouseFlowStore(storage) };
   const run = async (q: string) => (await evaluateGremlin(q, source, { now: NOW, flowExpireMs: 600_000 })).json;
 
@@ -127,7 +136,11 @@ test("Flows() runs in ClickHouse: filters, shortcuts, predicates, latest update 
   assert.deepEqual(await run("G.V().Or(Flows().Has('Transport.B', 53)).Values('Name')"), ["veth0"]);
 
   // Sockets(): both ends' sockets, by 5-tuple or by the listener on the port.
-  assert.deepEqual(await run("G.At(NOW, '2h').Flows().Has('UUID', 'udp-flow').Sockets().Values('Name')"), ["resolver", "dnsd"]);
+  assert.deepEqual(
+    await run("G.At(NOW, '2h').Flows().Has('UUID', 'udp-flow').Sockets().Values('Name')"),
+    ["resolver", "dnsd"],
+    "dnsd's namespace holds the address; otherdns's does not",
+  );
   assert.deepEqual(await run("G.At(NOW, '2h').Flows().Sockets().Has('Name', 'dnsd').Values('FlowUUID')"), ["udp-flow"]);
   assert.deepEqual(await run("G.At(NOW, '2h').Flows().Has('UUID', 'udp-flow').Sockets().Has('Pid', 9).Values('NodeID')"), ["ns-a"]);
 

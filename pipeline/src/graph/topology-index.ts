@@ -49,7 +49,8 @@ export function holdsAddress(md: Record<string, unknown>, address: string): bool
 }
 const socketKey = (proto: string, la: string, lp: number, ra: string, rp: number) => `${proto}|${la}|${lp}|${ra}|${rp}`;
 const listenKey = (proto: string, port: number) => `${proto}|${port}`;
-const WILDCARD = new Set(["0.0.0.0", "::", ""]);
+/** Addresses a socket binds to mean "every address of its namespace". */
+export const WILDCARD = new Set(["0.0.0.0", "::", ""]);
 
 export function isListening(s: SocketInfo): boolean {
   return s.State === "LISTEN" || (s.Protocol === "UDP" && s.RemotePort === 0 && WILDCARD.has(s.RemoteAddress));

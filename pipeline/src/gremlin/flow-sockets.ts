@@ -1,8 +1,9 @@
 // Flows().Sockets(): the sockets at both ends of TCP/UDP flows, from the sockets the socketinfo probe put
-// on the graph's nodes (Metadata.Sockets), matched by the flow's 5-tuple as each end sees it, else by a
-// socket listening on that end's port and address (a server's UDP socket, a listener whose connection was
-// not seen). Each socket comes with the flow's UUID and the node that holds it.
-import { isListening } from "../graph/topology-index.js";
+// on the graph's nodes (Metadata.Sockets), matched as the enricher matches them (TopologyIndex.socket and
+// .listener): the flow's 5-tuple as each end sees it, else a socket listening on that end's port bound to
+// its address, else one bound to the wildcard in a namespace that holds the address. Each socket comes
+// with the flow's UUID and the node that holds it.
+import { WILDCARD, holdsAddress, isListening } from "../graph/topology-index.js";
 import type { QueryGraph } from "./graph.js";
 
 interface Held {
@@ -10,7 +11,6 @@ interface Held {
   socket: Record<string, unknown>;
 }
 
-const WILDCARD = new Set(["0.0.0.0", "::", ""]);
 /** Addresses as sockets and flows write them: no IPv4-mapped prefix, lower case. */
 const addr = (a: unknown) =>
   String(a ?? "")
@@ -44,6 +44,14 @@ function socketsOf(g: QueryGraph): { exact: Map<string, Held[]>; listening: Map<
 
 export function flowSockets(flows: Record<string, unknown>[], g: QueryGraph): Record<string, unknown>[] {
   const { exact, listening } = socketsOf(g);
+  // Whether namespace node `ns` owns an interface with the address (a wildcard listener answers for it).
+  const holds = (ns: string, address: string) =>
+    g.outEdges(ns).some((e) => e.Metadata.RelationType === "ownership" && holdsAddress(g.node(e.Child)?.Metadata ?? {}, address));
+  const listener = (proto: string, address: string, port: unknown): Held[] => {
+    const candidates = listening.get(listenKey(proto, port)) ?? [];
+    const bound = candidates.filter((h) => addr(h.socket.LocalAddress) === address);
+    return bound.length ? bound : candidates.filter((h) => WILDCARD.has(addr(h.socket.LocalAddress)) && holds(h.NodeID, address)).slice(0, 1);
+  };
   const out: Record<string, unknown>[] = [];
   for (const f of flows) {
     const net = f.Network as { A?: string; B?: string } | null;
@@ -54,12 +62,8 @@ export function flowSockets(flows: Record<string, unknown>[], g: QueryGraph): Re
       [addr(net.A), tr.A, addr(net.B), tr.B],
       [addr(net.B), tr.B, addr(net.A), tr.A],
     ];
-    for (const [la, lp, ra, rp] of ends) {
-      const hits =
-        exact.get(exactKey(proto, la, lp, ra, rp)) ??
-        (listening.get(listenKey(proto, lp)) ?? []).filter((h) => WILDCARD.has(addr(h.socket.LocalAddress)) || addr(h.socket.LocalAddress) === la);
-      for (const h of hits) out.push({ FlowUUID: f.UUID, NodeID: h.NodeID, ...h.socket });
-    }
+    for (const [la, lp, ra, rp] of ends)
+      for (const h of exact.get(exactKey(proto, la, lp, ra, rp)) ?? listener(proto, la, lp)) out.push({ FlowUUID: f.UUID, NodeID: h.NodeID, ...h.socket });
   }
   return out;
 }
