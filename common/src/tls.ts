@@ -1,6 +1,7 @@
 // TLS toward a server Skystream connects to (Kafka brokers, ClickHouse): one config shape and one reader
 // of its PEM files, so both clients are set up alike and a missing file is a clear error at start.
 import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
 import { z } from "zod";
 import { section } from "./config/types.js";
 import { SkystreamError } from "./errors.js";
@@ -39,4 +40,15 @@ export function readTlsFiles(cfg: TlsClientConfig, where: string): TlsMaterial {
     }
   };
   return { ca: read("ca"), cert: read("cert"), key: read("key") };
+}
+
+/** Node's TLS options (tls.connect, https.Agent) from the config: CA, client certificate, name, checks. */
+export function tlsConnectOptions(cfg: TlsClientConfig, where: string): ConnectionOptions {
+  const { ca, cert, key } = readTlsFiles(cfg, where);
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { cert, key } : {}),
+    ...(cfg.server_name ? { servername: cfg.server_name } : {}),
+    rejectUnauthorized: cfg.verify,
+  };
 }

@@ -4,7 +4,7 @@ import kafkajs from "kafkajs";
 import { compressFrame, decompressFrame } from "lz4-napi";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "./config.js";
-import { readTlsFiles } from "../tls.js";
+import { tlsConnectOptions } from "../tls.js";
 import { partitionOf } from "./murmur2.js";
 import type { Bus, BusMessage, Consumer, ConsumerHandlers, GroupLag, OutMessage, PartitionOffset, Producer, TopicSpec } from "./types.js";
 
@@ -60,7 +60,7 @@ export class KafkajsBus implements Bus {
     this.kafka = new Kafka({
       clientId: cfg.client_id,
       brokers: cfg.brokers,
-      ssl: kafkajsTls(cfg),
+      ssl: cfg.tls.enabled ? tlsConnectOptions(cfg.tls, "kafka") : undefined,
       connectionTimeout: cfg.connection_timeout,
       logLevel: logLevel.WARN,
       logCreator: pinoLogCreator(log),
@@ -195,16 +195,4 @@ export class KafkajsBus implements Bus {
     await this.admin?.disconnect();
     this.admin = undefined;
   }
-}
-
-/** kafkajs's ssl option (Node's tls.connect options) from the TLS config. */
-function kafkajsTls(cfg: KafkaConfig): kafkajs.KafkaConfig["ssl"] {
-  if (!cfg.tls.enabled) return undefined;
-  const { ca, cert, key } = readTlsFiles(cfg.tls, "kafka");
-  return {
-    ...(ca ? { ca: [ca] } : {}),
-    ...(cert && key ? { cert, key } : {}),
-    ...(cfg.tls.server_name ? { servername: cfg.tls.server_name } : {}),
-    rejectUnauthorized: cfg.tls.verify,
-  };
 }

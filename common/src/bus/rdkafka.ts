@@ -208,7 +208,8 @@ export class RdkafkaBus implements Bus {
 
   private async metadata(): Promise<RdKafka.Metadata> {
     const p = new (lib().Producer)(this.base() as RdKafka.ProducerGlobalConfig);
-    await promisify<unknown>((cb) => p.connect({}, cb));
+    // One-shot clients: a broker that does not answer (or refuses us: TLS) fails within connection_timeout, not librdkafka's 30 s.
+    await promisify<unknown>((cb) => p.connect({ timeout: this.cfg.connection_timeout }, cb));
     try {
       return await promisify<RdKafka.Metadata>((cb) => p.getMetadata({ timeout: 10_000 }, cb));
     } finally {
@@ -219,7 +220,7 @@ export class RdkafkaBus implements Bus {
   async lag(groupId: string, topic: string): Promise<GroupLag[]> {
     const K = lib();
     const c = new K.KafkaConsumer({ ...this.base(), "group.id": groupId, "enable.auto.commit": false } as RdKafka.ConsumerGlobalConfig, {});
-    await promisify<unknown>((cb) => c.connect({}, cb));
+    await promisify<unknown>((cb) => c.connect({ timeout: this.cfg.connection_timeout }, cb));
     try {
       const md = await promisify<RdKafka.Metadata>((cb) => c.getMetadata({ topic, timeout: 10_000 }, cb));
       const parts = md.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];

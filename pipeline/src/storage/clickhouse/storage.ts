@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
 import { Agent } from "node:https";
-import { SkystreamError, readTlsFiles, type Logger } from "@skystream/common";
+import { SkystreamError, tlsConnectOptions, type Logger } from "@skystream/common";
 import type { ClickhouseConfig } from "./config.js";
 
 export interface AvroInsert {
@@ -157,14 +157,7 @@ class HttpStorage implements Storage {
 function httpsAgent(cfg: ClickhouseConfig): Agent {
   if (!cfg.url.startsWith("https://"))
     throw new SkystreamError("SKY_ERR_CH_CONFIG", `clickhouse.tls.enabled needs an https:// clickhouse.url (got ${cfg.url})`);
-  const { ca, cert, key } = readTlsFiles(cfg.tls, "clickhouse");
-  return new Agent({
-    keepAlive: true,
-    ...(ca ? { ca } : {}),
-    ...(cert && key ? { cert, key } : {}),
-    ...(cfg.tls.server_name ? { servername: cfg.tls.server_name } : {}),
-    rejectUnauthorized: cfg.tls.verify,
-  });
+  return new Agent({ keepAlive: true, ...tlsConnectOptions(cfg.tls, "clickhouse") });
 }
 
 /** Opens the storage a config asks for. The embedded engine is loaded only when used. */
