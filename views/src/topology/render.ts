@@ -33,17 +33,6 @@ export const LIGHT: Theme = {
   selected: "#111111",
 };
 
-export const DARK: Theme = {
-  background: "#111217",
-  text: "#d8d9da",
-  groupFill: ["#1b1d24", "#23262e"],
-  groupStroke: "#4a4f5a",
-  state: { up: "#3fb950", down: "#f85149", unknown: "#6e7681" },
-  link: { layer2: "#58a6ff", default: "#bc8cff" },
-  highlight: "#f5a623",
-  selected: "#ffffff",
-};
-
 /** The canvas calls used (a CanvasRenderingContext2D has them all; tests record them). */
 export type Ctx = Pick<
   CanvasRenderingContext2D,
