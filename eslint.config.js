@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "test/kafka/lib/**", ".data/**", "**/dist/**", "test/.venv/**"] },
+  { ignores: ["**/node_modules/**", "test/kafka/lib/**", ".data/**", "**/dist/**", "test/.venv/**", "dashboards/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

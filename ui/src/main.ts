@@ -1,6 +1,6 @@
 // Skystream's web UI: the topology (live, or at a time picked on the slider), search, Gremlin, a node's
 // metadata and flows, captures, the flow matrix, alerts. Served by the query API; talks only to it.
-import { GraphView } from "./graph-view.js";
+import { GraphView, searchNodes } from "@skystream/views";
 import { call, graphAt, gremlin, login, subscribe, whenUnauthorized } from "./api.js";
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
@@ -56,8 +56,7 @@ function updateStatus(): void {
 }
 
 function search(): void {
-  const q = $<HTMLInputElement>("#search").value.trim().toLowerCase();
-  view.highlighted = new Set(q ? [...view.model.nodes.values()].filter((n) => n.name.toLowerCase().includes(q)).map((n) => n.id) : []);
+  view.highlighted = searchNodes(view.model, $<HTMLInputElement>("#search").value);
   if (view.highlighted.size === 1) view.focus([...view.highlighted][0]!);
   view.redraw();
   updateStatus();

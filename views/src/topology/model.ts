@@ -39,6 +39,8 @@ export interface ViewLink {
   source: string;
   target: string;
   relation: string;
+  /** Traffic over the link, in bits per second, when the data says (edge metadata `Bps`). */
+  bps?: number;
 }
 
 export interface TopologyModel {
@@ -82,7 +84,8 @@ export function buildModel(graph: ApiGraph): TopologyModel {
     if (!parent || !child) continue;
     const relation = String(e.Metadata.RelationType ?? "");
     if (relation !== OWNERSHIP) {
-      links.push({ id: e.ID, source: e.Parent, target: e.Child, relation });
+      const bps = Number(e.Metadata.Bps);
+      links.push({ id: e.ID, source: e.Parent, target: e.Child, relation, ...(bps > 0 ? { bps } : {}) });
       continue;
     }
     if (child.parent !== undefined || isAncestor(nodes, child.id, parent.id)) continue;
@@ -104,4 +107,22 @@ export function buildModel(graph: ApiGraph): TopologyModel {
 function isAncestor(nodes: Map<string, ViewNode>, a: string, b: string): boolean {
   for (let cur: string | undefined = b; cur !== undefined; cur = nodes.get(cur)?.parent) if (cur === a) return true;
   return false;
+}
+
+/**
+ * Nodes matching a search, case-insensitively: by name, type, or a metadata value (an address, a MAC, a
+ * driver…), one level into arrays and objects. The web UI and the panel search the same way.
+ */
+export function searchNodes(model: TopologyModel, query: string): Set<string> {
+  const q = query.trim().toLowerCase();
+  const found = new Set<string>();
+  if (!q) return found;
+  const hit = (v: unknown): boolean => {
+    if (typeof v === "string" || typeof v === "number") return String(v).toLowerCase().includes(q);
+    if (Array.isArray(v)) return v.some((x) => (typeof x === "string" || typeof x === "number") && String(x).toLowerCase().includes(q));
+    return false;
+  };
+  for (const n of model.nodes.values())
+    if (n.name.toLowerCase().includes(q) || n.type.toLowerCase() === q || Object.values(n.metadata).some(hit)) found.add(n.id);
+  return found;
 }

@@ -3,6 +3,8 @@
 // the boxes shown. Also the view's geometry: fitting, zooming about a point, hit testing.
 import type { TopologyModel, NodeState } from "./model.js";
 import { shownBox, type Box, type Layout } from "./layout.js";
+import { linkThickness } from "./frames.js";
+import { formatBitrate } from "../flows/matrix.js";
 
 /** screen = world × scale + (tx, ty) */
 export interface Viewport {
@@ -139,13 +141,20 @@ export function draw(ctx: Ctx, model: TopologyModel, layout: Layout, vp: Viewpor
     const [cx, cy] = [c[1].x + c[1].w / 2, c[1].y + c[1].h / 2];
     if (!visible({ x: Math.min(ax, cx), y: Math.min(ay, cy), w: Math.abs(cx - ax) + 1e-9, h: Math.abs(cy - ay) + 1e-9 })) continue;
     ctx.strokeStyle = theme.link[l.relation] ?? theme.link.default!;
-    ctx.lineWidth = Math.max(1, 1.5 * Math.min(1, vp.scale));
+    ctx.lineWidth = Math.max(1, 1.5 * Math.min(1, vp.scale)) * linkThickness(l.bps);
     ctx.setLineDash(l.relation === "layer2" ? [] : [6, 4]);
     ctx.beginPath();
-    ctx.moveTo(ax * vp.scale + vp.tx, ay * vp.scale + vp.ty);
-    ctx.lineTo(cx * vp.scale + vp.tx, cy * vp.scale + vp.ty);
+    const [sax, say, scx, scy] = [ax * vp.scale + vp.tx, ay * vp.scale + vp.ty, cx * vp.scale + vp.tx, cy * vp.scale + vp.ty];
+    ctx.moveTo(sax, say);
+    ctx.lineTo(scx, scy);
     ctx.stroke();
     stats.links++;
+    // Traffic over the link, at its middle, when the link is long enough on screen to carry a label.
+    if (l.bps && Math.hypot(scx - sax, scy - say) > 90) {
+      ctx.fillStyle = theme.text;
+      ctx.fillText(formatBitrate(l.bps), (sax + scx) / 2 + 4, (say + scy) / 2 - 8);
+      stats.labels++;
+    }
   }
   ctx.setLineDash([]);
   return stats;
