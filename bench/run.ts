@@ -9,9 +9,10 @@ import { benchTopology } from "./topology.ts";
 import { benchHistory } from "./history.ts";
 import { benchGremlin } from "./gremlin.ts";
 import { benchApi } from "./api.ts";
+import { benchRender } from "./render.ts";
 
-// BENCH_ONLY=codec,e2e,topology,history,gremlin,api,flowtable,sflow,flowmem picks sections (default: all).
-const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,gremlin,api,flowtable,sflow,flowmem").split(","));
+// BENCH_ONLY=codec,e2e,topology,history,gremlin,api,render,flowtable,sflow,flowmem picks sections (default: all).
+const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,gremlin,api,render,flowtable,sflow,flowmem").split(","));
 
 const flows = Number(process.env.BENCH_FLOWS ?? 300_000);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -193,6 +194,48 @@ if (only.has("api")) {
       `${(f.requestsPerSec / a.reference.requestsPerSec).toFixed(2)}×`,
       "",
     ]);
+}
+
+if (only.has("render")) {
+  const sizes = (process.env.BENCH_RENDER_SIZES ?? "1000,10000,50000").split(",").map(Number);
+  const r = await benchRender(sizes, Number(process.env.BENCH_RENDER_SECS ?? 3));
+  const ms = (v: number) => `${v < 10 ? v.toFixed(1) : fmt(v)} ms`;
+  const frames = (f: (typeof r)["empty"]) => `${f.fps.toFixed(0)} fps, p95 frame ${ms(f.p95FrameMs)}`;
+  const ref = `empty rAF loop: ${frames(r.empty)}`;
+  console.log(
+    `render: Chromium ${r.browser} headless, software raster, ${r.viewport.width}×${r.viewport.height}; ` +
+      `empty rAF loop on the same page ${r.empty.fps.toFixed(1)} fps; load average ${load()}`,
+  );
+  for (const { load: l, panFit, panHost, zoom } of r.sizes) {
+    const k = `${fmt(l.nodes / 1000)}k`;
+    const target = (text: string) => (l.nodes >= 9_000 && l.nodes <= 11_000 ? text : "");
+    console.log(
+      `render ${k}: ${fmt(l.nodes)} nodes, ${fmt(l.edges)} edges (${fmt(l.links)} links), ${l.hosts} hosts; draws/frames (pan, pan close up, zoom) ` +
+        [panFit, panHost, zoom].map((f) => `${f.draws}/${f.frames}`).join(", "),
+    );
+    rows.push([
+      `render ${k} nodes: setGraph (model + layout)`,
+      `${ms(l.setGraphMs)} (layout ${ms(l.layoutMs)})`,
+      `JSON.parse of the graph: ${ms(l.parseMs)}`,
+      `${(l.setGraphMs / l.parseMs).toFixed(2)}×`,
+      target("< 2 s"),
+    ]);
+    rows.push([
+      `render ${k} nodes: first draw, fitted`,
+      `${ms(l.firstDrawMs)} (on screen ${ms(l.firstFrameMs)} after setGraph)`,
+      `one frame of the empty rAF loop: ${ms(r.empty.p50FrameMs)}`,
+      `${(l.firstDrawMs / r.empty.p50FrameMs).toFixed(2)}×`,
+      "",
+    ]);
+    for (const [what, f] of [
+      [`pan, whole topology (scale ${panFit.minScale.toFixed(2)})`, panFit],
+      [`pan, one host close up (scale ${panHost.minScale.toFixed(2)})`, panHost],
+      [`zoom in/out about a host (scale ${zoom.minScale.toFixed(2)}–${zoom.maxScale.toFixed(2)})`, zoom],
+    ] as const)
+      rows.push([`render ${k} nodes: ${what}`, `${frames(f)}, p95 draw ${ms(f.p95DrawMs)}`, ref, `${(f.fps / r.empty.fps).toFixed(2)}×`, target("≥ 30 fps")]);
+  }
+  for (const s of r.screenshots)
+    console.log(`render: ${s.file} at scale ${s.scale.toFixed(2)}: ${fmt(s.boxes)} boxes, ${fmt(s.labels)} labels, ${fmt(s.links)} links drawn`);
 }
 
 if (!only.has("e2e")) {

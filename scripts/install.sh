@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(build-essential python3 libssl-dev zlib1g-dev libpcap-dev iproute2 ethtool)
-if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static tshark tcpreplay tcpdump pmacct python3-venv chromium); fi
+if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static tshark tcpreplay tcpdump pmacct python3-venv chromium prometheus); fi
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -33,6 +33,15 @@ bash agent/native/build.sh
 
 # The web UI the query API serves at / (Vite, bundled: no CDN at run time).
 npm run --silent build:ui
+
+# Tests: the Grafana panel plugin (its own package: the create-plugin toolchain, @grafana/* 13.1.0), built
+# into dashboards/dist, which Grafana loads (docker-compose.yml mounts it).
+if [ "${1:-}" = "--test" ]; then
+  if [ ! -f dashboards/node_modules/.package-lock.json ] || [ dashboards/package-lock.json -nt dashboards/node_modules/.package-lock.json ] || [ "${CI:-}" = "true" ]; then
+    (cd dashboards && npm ci --no-audit --no-fund)
+  fi
+  (cd dashboards && npm run --silent build)
+fi
 
 # Tests: schemathesis (from PyPI, pinned) probes the query API from its OpenAPI document.
 if [ "${1:-}" = "--test" ] && ! test/.venv/bin/schemathesis --version 2>/dev/null | grep -q "4.32.5"; then

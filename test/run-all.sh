@@ -14,6 +14,9 @@ echo "== lint"
 npx eslint --max-warnings=0 . || exit 1
 npx prettier --check --log-level warn . || exit 1
 
+echo "== Grafana panel plugin (dashboards/: type check, lint, build, its tests under node --test + jsdom)"
+(cd dashboards && npx tsc --noEmit && npx eslint --max-warnings=0 . && npm run --silent build && node test/run.cjs) || exit 1
+
 echo "== kafka broker"
 bash test/kafka/fetch-kafka.sh || exit 1
 state=$(mktemp)

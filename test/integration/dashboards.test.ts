@@ -12,14 +12,26 @@ import { syntheticFlow } from "@skystream/schemas/testing/flows";
 import { flowStorage } from "@skystream/pipeline/storage/clickhouse/testing";
 import { TopologyTables } from "@skystream/pipeline/storage/clickhouse/index";
 import { Materializer } from "@skystream/pipeline/sinks/clickhouse-topology/materializer";
+import { buildModel, flowDiagram, fromNodeGraphFrames, matrixRows } from "@skystream/views";
 import { expandQuery, type QueryContext } from "../harness/grafana.ts";
 
+/** Rows as a frame's columns (what Grafana hands a panel). */
+const columns = (rows: Record<string, unknown>[]) => {
+  const out: Record<string, unknown[]> = {};
+  rows.forEach((r, i) => Object.entries(r).forEach(([k, v]) => ((out[k] ??= Array(rows.length))[i] = v)));
+  return out;
+};
+
 const DIR = fileURLToPath(new URL("../../dashboards/", import.meta.url));
-/** Panel types Grafana ships (the dashboards use no plugin panel yet). */
-const BUILTIN_PANELS = new Set(["stat", "timeseries", "table", "bargauge", "nodeGraph", "barchart", "piechart", "gauge", "text", "heatmap"]);
+/** Panel types Grafana ships, and ours (dashboards/src/plugin.json). */
+const PLUGIN = (JSON.parse(readFileSync(fileURLToPath(new URL("../../dashboards/src/plugin.json", import.meta.url)), "utf8")) as { id: string }).id;
+const PANELS = new Set(["stat", "timeseries", "table", "bargauge", "nodeGraph", "barchart", "piechart", "gauge", "text", "heatmap", PLUGIN]);
+/** Grafana's Dashboard data source: a panel showing another panel's results. */
+const DASHBOARD_DS = { type: "datasource", uid: "-- Dashboard --" };
 
 interface Target {
   refId: string;
+  panelId?: number;
   datasource: { type: string; uid: string };
   format: number;
   rawSql: string;
@@ -30,6 +42,7 @@ interface Panel {
   title: string;
   datasource: { type: string; uid: string };
   targets: Target[];
+  options?: { view?: string };
 }
 interface Dashboard {
   uid: string;
@@ -37,6 +50,10 @@ interface Dashboard {
   panels: Panel[];
   templating: { list: { name: string; type: string; query?: string; current?: { value: string } }[] };
 }
+
+/** The panels on the ClickHouse data source (the pipeline dashboard's Prometheus row: dashboards-prometheus.test.ts). */
+const clickhousePanels = (d: Dashboard) =>
+  d.panels.filter((p) => p.type !== "row" && p.datasource.type !== "prometheus" && p.datasource.uid !== DASHBOARD_DS.uid);
 
 const dashboards = readdirSync(`${DIR}json`)
   .filter((f) => f.endsWith(".json"))
@@ -58,12 +75,20 @@ test("dashboards: valid, provisioned data source only, built-in panels, unique i
     assert.equal(dsVar.query, ds.type, `${file}: the variable lists ClickHouse data sources`);
     assert.equal(dsVar.current?.value, ds.uid, `${file}: defaults to the provisioned one`);
     assert.equal(new Set(d.panels.map((p) => p.id)).size, d.panels.length, `${file}: unique panel ids`);
-    for (const p of d.panels) {
-      assert.ok(BUILTIN_PANELS.has(p.type), `${file}/${p.title}: panel type ${p.type}`);
+    for (const p of d.panels.filter((x) => x.datasource?.uid === DASHBOARD_DS.uid)) {
+      assert.ok(PANELS.has(p.type), `${file}/${p.title}: panel type ${p.type}`);
+      for (const x of [p.datasource, ...p.targets.map((t) => t.datasource)]) assert.deepEqual(x, DASHBOARD_DS, `${file}/${p.title}`);
+      const source = d.panels.find((x) => x.id === p.targets[0]!.panelId);
+      assert.ok(source && clickhousePanels(d).includes(source), `${file}/${p.title}: shows a ClickHouse panel's results`);
+      if (p.type === "nodeGraph" || p.options?.view === "topology") assert.deepEqual(source.targets.map((t) => t.refId).sort(), ["edges", "nodes"]);
+    }
+    for (const p of clickhousePanels(d)) {
+      assert.ok(PANELS.has(p.type), `${file}/${p.title}: panel type ${p.type}`);
       for (const x of [p.datasource, ...p.targets.map((t) => t.datasource)]) assert.deepEqual(x, { type: ds.type, uid: "${datasource}" }, `${file}/${p.title}`);
       assert.ok(p.targets.length > 0 && p.targets.every((t) => t.rawSql.length > 0), `${file}/${p.title}: SQL`);
       assert.equal(new Set(p.targets.map((t) => t.refId)).size, p.targets.length, `${file}/${p.title}: unique refIds`);
-      if (p.type === "nodeGraph") assert.deepEqual(p.targets.map((t) => t.refId).sort(), ["edges", "nodes"], "frames named as the Node Graph wants");
+      if (p.type === "nodeGraph" || (p.type === PLUGIN && p.options?.view === "topology"))
+        assert.deepEqual(p.targets.map((t) => t.refId).sort(), ["edges", "nodes"], "frames named as the Node Graph wants");
       if (p.type === "timeseries")
         assert.ok(
           p.targets.every((t) => t.format === 0 && /\bAS time\b/.test(t.rawSql)),
@@ -181,7 +206,7 @@ test("dashboards: every query runs on the real schema and shows the lab", { time
   const results = new Map<string, Record<string, unknown>[]>();
   for (const vars of [{ host: { values: ["h1"] } }, { host: { values: ["h1"], all: true } }])
     for (const { file, d } of dashboards)
-      for (const p of d.panels)
+      for (const p of clickhousePanels(d))
         for (const target of p.targets) {
           const rows = await run(target.rawSql, { ...range, vars }).catch((err: Error) => {
             throw new Error(`${file} / ${p.title} / ${target.refId}: ${err.message}`);
@@ -201,7 +226,14 @@ test("dashboards: every query runs on the real schema and shows the lab", { time
     [["198.18.1.1", "198.18.1.2", "TCP"]],
   );
   const pair = rows("Flow matrix: who talks to whom/A")[0]!;
-  assert.deepEqual([pair.server_ip, pair.Port, pair.server_process, pair.client_ip, pair.client_process], ["198.18.1.2", 8080, "nginx", "198.18.1.1", "curl"]);
+  assert.deepEqual([pair.ServerIP, pair.Port, pair.ServerProcName, pair.ClientIP, pair.ClientProcName], ["198.18.1.2", 8080, "nginx", "198.18.1.1", "curl"]);
+  // As the Skystream panel reads the table (the flow-matrix view, through the Dashboard data source).
+  const diagram = flowDiagram(matrixRows(columns(rows("Flow matrix: who talks to whom/A"))), "bytes");
+  assert.deepEqual(
+    diagram.links.map((l) => [l.source, l.target]),
+    [["c:curl @ h1 198.18.1.1", "s:nginx @ 198.18.1.2:8080/tcp"]],
+  );
+  assert.equal(diagram.total, Number(pair.ClientToServerBytes) + Number(pair.ServerToClientBytes));
   assert.equal(rows("Top server ports/A")[0]!.port, "TCP/8080");
   assert.ok(rows("Traffic by application/A").some((r) => r.application === "HTTP"));
   assert.ok(rows("Traffic by capture interface/A").some((r) => r.interface === "h1:vb"));
@@ -218,6 +250,21 @@ test("dashboards: every query runs on the real schema and shows the lab", { time
     edges.every((e) => ids.has(e.source) && ids.has(e.target)),
     "no dangling edge",
   );
+  // The traffic captured on vb over the range, on the layer2 link va–vb; none on ownership edges.
+  const bytes = flows.reduce((sum, f) => sum + Number(f.LastUpdateMetric!.ABBytes) + Number(f.LastUpdateMetric!.BABytes), 0);
+  const layer2 = edges.find((e) => e.mainstat === "layer2")!;
+  assert.ok(Math.abs(Number(layer2.detail__bps) - (bytes * 8) / 3600) < 1, `link traffic ${layer2.detail__bps}`);
+  assert.match(String(layer2.secondarystat), /b\/s$/);
+  assert.ok(edges.filter((e) => e.mainstat === "ownership").every((e) => Number(e.detail__bps) === 0));
+  // As the Skystream panel reads the frames: the nested model, the link with its traffic.
+  const model = buildModel(fromNodeGraphFrames(columns(nodes), columns(edges)));
+  assert.deepEqual(
+    model.roots.map((r) => model.nodes.get(r)!.name),
+    ["h1"],
+  );
+  assert.equal(model.links.length, 1);
+  assert.ok(model.links[0]!.bps! > 0);
+  assert.equal(model.nodes.get("vb")!.state, "down");
   assert.deepEqual(
     rows("Interfaces down/A").map((r) => r.Name),
     ["vb"],

@@ -8,20 +8,11 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../harness/chromium.ts";
 import { freePort } from "../harness/kafka.ts";
 import { NetnsLab, ip } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 test("web UI in Chromium on a real all-in-one: lab topology, link down, time slider, capture → flows, flow matrix", { timeout: 240_000 }, async (t) => {
   const artifacts = process.env.TEST_ARTIFACTS ?? mkdtempSync(join(tmpdir(), "skystream-ui-"));
@@ -46,7 +37,7 @@ test("web UI in Chromium on a real all-in-one: lab topology, link down, time sli
   t.after(() => aio.kill("SIGKILL"));
   await aio.waitForOutput(/all-in-one running/);
 
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const page: Page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   const errors: string[] = [];

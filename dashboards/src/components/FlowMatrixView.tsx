@@ -51,7 +51,14 @@ export function FlowMatrixView({ rows, metric, maxPerSide, showTable, width, hei
       .nodeSort((a, b) => b.value - a.value)
       .extent([
         [labelWidth, 6],
-        [width - labelWidth, chartHeight - 6],
+        // A few pairs need no wall of colour: about 60 px per node of the longer side.
+        [
+          width - labelWidth,
+          Math.min(
+            chartHeight - 6,
+            6 + 60 * Math.max(sideCount(diagram.nodes, 'client'), sideCount(diagram.nodes, 'service'))
+          ),
+        ],
       ]);
     return layout({ nodes: diagram.nodes.map((n) => ({ ...n })), links: diagram.links.map((l) => ({ ...l })) });
   }, [diagram, width, chartHeight, labelWidth]);
@@ -124,9 +131,10 @@ export function FlowMatrixView({ rows, metric, maxPerSide, showTable, width, hei
                   dy="0.35em"
                   textAnchor={left ? 'end' : 'start'}
                   fill={theme.colors.text.primary}
+                  fontSize={theme.typography.bodySmall.fontSize}
                   fontWeight={focus?.id === n.id ? 'bold' : 'normal'}
                 >
-                  {n.label} · {fmt(n.value)}
+                  {clip(`${n.label} · ${fmt(n.value)}`, labelWidth)}
                 </text>
               </g>
             );
@@ -180,6 +188,14 @@ export function FlowMatrixView({ rows, metric, maxPerSide, showTable, width, hei
     </div>
   );
 }
+
+/** A label cut to what fits in `px` at the panel's small font (about 6.5 px a character). */
+const clip = (text: string, px: number) => {
+  const fits = Math.max(4, Math.floor((px - 10) / 6.5));
+  return text.length > fits ? `${text.slice(0, fits - 1)}…` : text;
+};
+
+const sideCount = (nodes: DiagramNode[], side: DiagramNode['side']) => nodes.filter((n) => n.side === side).length;
 
 const getStyles = (theme: GrafanaTheme2) => ({
   wrapper: css({ display: 'flex', flexDirection: 'column', fontSize: theme.typography.bodySmall.fontSize }),

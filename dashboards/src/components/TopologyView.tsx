@@ -63,18 +63,19 @@ export function TopologyView({ graph, width, height, search }: Props) {
     <div className={styles.wrapper} style={{ width, height }}>
       <canvas ref={canvas} className={styles.canvas} data-testid="skystream-topology-canvas" />
       <div className={styles.toolbar}>
-        <Input
-          aria-label="Search nodes"
-          placeholder="Search: name, type, address, MAC…"
-          value={query}
-          width={32}
-          onChange={(e) => setQuery(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Enter' && matches.size > 0) {
-              select([...matches][0]);
-            }
-          }}
-        />
+        <div className={styles.search}>
+          <Input
+            aria-label="Search nodes"
+            placeholder="Search: name, type, address, MAC…"
+            value={query}
+            onChange={(e) => setQuery(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && matches.size > 0) {
+                select([...matches][0]);
+              }
+            }}
+          />
+        </div>
         <span role="status" aria-label="Topology summary" className={styles.status}>
           {model.nodes.size} nodes · {model.links.length} links · {down} down
           {query.trim() ? ` · ${matches.size} match` : ''}
@@ -115,6 +116,9 @@ export function metadataRows(n: ViewNode): Array<[string, string]> {
       for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) {
         rows.push([`${k}.${k2}`, typeof v2 === 'object' ? JSON.stringify(v2) : String(v2)]);
       }
+    } else if (Array.isArray(v) && v.some((x) => x !== null && typeof x === 'object')) {
+      // Sockets, routing tables…: one line each, cut short.
+      rows.push([`${k} (${v.length})`, v.map((x) => JSON.stringify(x).slice(0, 160)).join('\n')]);
     } else {
       rows.push([k, Array.isArray(v) ? v.join(', ') : String(v)]);
     }
@@ -133,6 +137,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
     gap: theme.spacing(1),
     alignItems: 'center',
   }),
+  search: css({ width: 280, flex: 'none' }),
   status: css({
     color: theme.colors.text.secondary,
     background: theme.colors.background.primary,
@@ -153,7 +158,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
     padding: theme.spacing(1),
     fontSize: theme.typography.bodySmall.fontSize,
     th: { textAlign: 'left', paddingRight: theme.spacing(1), color: theme.colors.text.secondary, verticalAlign: 'top' },
-    td: { wordBreak: 'break-all' },
+    td: { wordBreak: 'break-all', whiteSpace: 'pre-wrap' },
   }),
   detailsHeader: css({
     display: 'flex',

@@ -136,3 +136,37 @@ test("TLS: HTTPS with a certificate, and mutual TLS refusing clients without one
   assert.equal(await get(true), 200);
   await assert.rejects(get(false), /certificate|socket hang up|ECONNRESET|alert/i);
 });
+
+test("auth: CORS for the listed origins only; a preflight needs no token, the request after it does", async (t) => {
+  const app = await build({ enabled: "on" }, { cors_origins: ["http://grafana.example:3000"] });
+  t.after(() => app.close());
+  await app.ready();
+  const preflight = (origin: string) =>
+    app.inject({
+      method: "OPTIONS",
+      url: "/api/topology",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+    });
+  const ok = await preflight("http://grafana.example:3000");
+  assert.equal(ok.statusCode, 204, ok.body);
+  assert.equal(ok.headers["access-control-allow-origin"], "http://grafana.example:3000");
+  assert.match(String(ok.headers["access-control-allow-headers"]), /authorization/);
+  const other = await preflight("http://elsewhere.example");
+  assert.equal(other.headers["access-control-allow-origin"], undefined, "an origin not listed gets no CORS answer");
+
+  const anonymous = await app.inject({ method: "GET", url: "/api/topology", headers: { origin: "http://grafana.example:3000" } });
+  assert.equal(anonymous.statusCode, 401);
+  const token = (await app.inject({ method: "POST", url: "/login", payload: { username: "alice", password: "wonderland" } })).json().Token as string;
+  const r = await app.inject({ method: "GET", url: "/api/topology", headers: { origin: "http://grafana.example:3000", authorization: `Bearer ${token}` } });
+  assert.equal(r.statusCode, 200);
+  assert.equal(r.headers["access-control-allow-origin"], "http://grafana.example:3000");
+
+  const closed = await build({ enabled: "on" });
+  t.after(() => closed.close());
+  const none = await closed.inject({
+    method: "OPTIONS",
+    url: "/api/topology",
+    headers: { origin: "http://grafana.example:3000", "access-control-request-method": "POST" },
+  });
+  assert.equal(none.headers["access-control-allow-origin"], undefined, "no CORS unless configured");
+});

@@ -33,6 +33,11 @@ export const apiConfig = section({
     key: z.string().default(""),
     client_ca: z.string().default(""),
   }),
+  /**
+   * Web origins whose pages may call the API from the browser (CORS): a Grafana showing the Skystream
+   * panel with data from the API, say ["https://grafana.example.com"]; "*" for any. Empty: none.
+   */
+  cors_origins: z.array(z.string()).default([]),
   /** Evaluate alerts in this process (one API process of a deployment should). */
   alerts: z.boolean().default(true),
   /** Serve /api/node, /api/edge, /api/noderule, /api/edgerule and publish what they make (one API process of a deployment should). */

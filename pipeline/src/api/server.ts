@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
+import cors from "@fastify/cors";
 import { parse as parseYaml } from "yaml";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
@@ -123,6 +124,14 @@ export async function buildApi(cfg: ApiConfig, deps: ApiDeps): Promise<FastifyIn
   await app.register(websocket, { options: { maxPayload: cfg.body_limit } });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  // Before auth: a browser's preflight carries no credentials.
+  if (cfg.cors_origins.length > 0)
+    await app.register(cors, {
+      origin: cfg.cors_origins.includes("*") ? true : cfg.cors_origins,
+      methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+      allowedHeaders: ["authorization", "content-type", "x-auth-token", "x-resource-ttl"],
+      maxAge: 600,
+    });
   const auth = new Auth(cfg);
   if (auth.enabled) await registerAuth(app, auth, cfg.auth.token_ttl);
 
@@ -247,6 +256,8 @@ async function registerAuth(app: FastifyInstance, auth: Auth, ttlMs: number): Pr
   app.addHook("onRequest", async (req, reply) => {
     const path = req.url.split("?")[0]!;
     if (OPEN.some((re) => re.test(path))) return;
+    // A CORS preflight (answered by the cors plugin) carries no credentials.
+    if (req.method === "OPTIONS" && req.headers["access-control-request-method"] && req.headers.origin) return;
     const header = req.headers.authorization;
     const token =
       (header?.startsWith("Bearer ") ? header.slice(7) : undefined) ??

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { flowDiagram, formatBitrate, formatVolume, matrixRows, OTHER_CLIENTS, serviceLabel, type MatrixRow } from "./matrix.js";
+import { flowDiagram, formatBitrate, formatVolume, matrixRows, OTHER_CLIENTS, serviceLabel } from "./matrix.js";
 import { buildModel, searchNodes } from "../topology/model.js";
 import { fromNodeGraphFrames, linkThickness, toNodeGraphFrames } from "../topology/frames.js";
 
