@@ -6,13 +6,14 @@ import { benchEndToEnd, rawIngest } from "./e2e.ts";
 import { benchFlowMem, benchFlowTable, benchSflow, type SflowReceiver } from "./flows.ts";
 import { startKafka } from "../test/harness/kafka.ts";
 import { benchTopology } from "./topology.ts";
+import { benchAllInOne } from "./allinone.ts";
 import { benchHistory } from "./history.ts";
 import { benchGremlin } from "./gremlin.ts";
 import { benchApi } from "./api.ts";
 import { benchRender } from "./render.ts";
 
-// BENCH_ONLY=codec,e2e,topology,history,gremlin,api,render,flowtable,sflow,flowmem picks sections (default: all).
-const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,gremlin,api,render,flowtable,sflow,flowmem").split(","));
+// BENCH_ONLY=codec,e2e,topology,history,gremlin,api,render,allinone,flowtable,sflow,flowmem picks sections (default: all).
+const only = new Set((process.env.BENCH_ONLY ?? "codec,e2e,topology,history,gremlin,api,render,allinone,flowtable,sflow,flowmem").split(","));
 
 const flows = Number(process.env.BENCH_FLOWS ?? 300_000);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -236,6 +237,29 @@ if (only.has("render")) {
   }
   for (const s of r.screenshots)
     console.log(`render: ${s.file} at scale ${s.scale.toFixed(2)}: ${fmt(s.boxes)} boxes, ${fmt(s.labels)} labels, ${fmt(s.links)} links drawn`);
+}
+
+if (only.has("allinone")) {
+  const n = Number(process.env.BENCH_NAMESPACES ?? 200);
+  const pps = Number(process.env.BENCH_AIO_PPS ?? 10_000);
+  console.log(`allinone: load average before ${load()}`);
+  const a = await benchAllInOne(n, pps, Number(process.env.BENCH_AIO_SECS ?? 30));
+  const secs = (v: number) => `${v.toFixed(2)} s`;
+  rows.push([`all-in-one: start → API answering`, secs(a.apiSecs), "", "", "seconds"]);
+  rows.push([
+    `all-in-one: start → all ${n} namespaces in the API`,
+    secs(a.labSecs),
+    `reading them with ip alone: ${secs(a.ipReadSecs)}`,
+    `${(a.labSecs / a.ipReadSecs).toFixed(2)}×`,
+    "seconds",
+  ]);
+  rows.push([
+    `all-in-one: ${n} namespaces, capturing ${fmt(a.packetsPerSec)} packets/s (${fmt(a.flows)} flows)`,
+    `${a.cpuPercent.toFixed(0)} % CPU, ${a.rssMb.toFixed(0)} MB RSS (peak ${a.peakRssMb.toFixed(0)})`,
+    `the traffic generator: ${a.generatorCpuPercent.toFixed(0)} % CPU`,
+    `${(a.cpuPercent / Math.max(1, a.generatorCpuPercent)).toFixed(2)}×`,
+    "",
+  ]);
 }
 
 if (!only.has("e2e")) {

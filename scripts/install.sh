@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(build-essential python3 libssl-dev zlib1g-dev libpcap-dev iproute2 ethtool)
-if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static tshark tcpreplay tcpdump pmacct python3-venv chromium prometheus); fi
+if [ "${1:-}" = "--test" ]; then want+=(openjdk-17-jre-headless maven lldpd openvswitch-switch podman runc busybox-static tshark tcpreplay tcpdump pmacct python3-venv chromium prometheus docker-compose); fi
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

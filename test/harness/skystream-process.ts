@@ -21,17 +21,18 @@ export interface SkystreamProcess {
 
 /** Runs `skystream ARGS`; with `netns`, inside that network namespace (its metrics are then out of reach). */
 export async function startSkystream(args: string[], env: Record<string, string>, opts: { netns?: string } = {}): Promise<SkystreamProcess> {
-  const port = await freePort();
+  // Metrics where `env` says (SKYSTREAM_METRICS_LISTEN), else on a free loopback port.
+  const listen = env.SKYSTREAM_METRICS_LISTEN ?? `127.0.0.1:${await freePort()}`;
   const [cmd, argv] = opts.netns ? ["ip", ["netns", "exec", opts.netns, process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
   const child = spawn(cmd, argv, {
-    env: { ...process.env, SKYSTREAM_METRICS_LISTEN: `127.0.0.1:${port}`, SKYSTREAM_LOG_LEVEL: "info", ...env },
+    env: { ...process.env, SKYSTREAM_LOG_LEVEL: "info", ...env, SKYSTREAM_METRICS_LISTEN: listen },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  const metricsUrl = `http://${listen.replace(/^0\.0\.0\.0:/, "127.0.0.1:")}/metrics`;
   const proc: SkystreamProcess = {
     child,
     metricsUrl,
