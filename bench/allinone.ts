@@ -88,6 +88,8 @@ export async function benchAllInOne(namespaces = 200, pps = 10_000, secs = 30): 
         SKYSTREAM_API_LISTEN: `127.0.0.1:${port}`,
         SKYSTREAM_CLICKHOUSE_DATA_PATH: data,
         SKYSTREAM_AGENT_HOST_ID: `bench-${lab.p}`,
+        // Flows leave the table every 5 s (60 s by default), so the window sees them stored.
+        SKYSTREAM_AGENT_FLOW_TABLE_UPDATE: "5s",
       },
       stdio: ["ignore", "ignore", "inherit"],
     });

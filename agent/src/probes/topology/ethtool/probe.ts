@@ -28,8 +28,9 @@ export class EthtoolProbe implements TopologyProbe {
       throw new Error(`ethtool is not installed or cannot run (${errorMessage(err)}); install the ethtool package`);
     }
     this.unsubscribe = this.deps.graph.onChange((c) => this.onChange(c));
+    // In the background: three ethtool runs per interface take seconds on a host of hundreds of veths, and
+    // the agent's first snapshot need not wait for them (the decorations follow as updates).
     for (const n of this.deps.graph.nodes.values()) this.enqueue(n);
-    await this.drain();
   }
 
   private onChange(c: GraphChange): void {
