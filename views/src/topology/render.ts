@@ -133,6 +133,10 @@ export function draw(ctx: Ctx, model: TopologyModel, layout: Layout, vp: Viewpor
     }
   }
 
+  // Links, one path per style (colour, dash, width): one stroke for thousands of segments instead of one
+  // each. Their traffic labels after, over them.
+  const paths = new Map<string, { colour: string; dashed: boolean; width: number; xy: number[] }>();
+  const labels: { text: string; x: number; y: number }[] = [];
   for (const l of model.links) {
     const a = shownBox(model, layout, l.source);
     const c = shownBox(model, layout, l.target);
@@ -140,21 +144,33 @@ export function draw(ctx: Ctx, model: TopologyModel, layout: Layout, vp: Viewpor
     const [ax, ay] = [a[1].x + a[1].w / 2, a[1].y + a[1].h / 2];
     const [cx, cy] = [c[1].x + c[1].w / 2, c[1].y + c[1].h / 2];
     if (!visible({ x: Math.min(ax, cx), y: Math.min(ay, cy), w: Math.abs(cx - ax) + 1e-9, h: Math.abs(cy - ay) + 1e-9 })) continue;
-    ctx.strokeStyle = theme.link[l.relation] ?? theme.link.default!;
-    ctx.lineWidth = Math.max(1, 1.5 * Math.min(1, vp.scale)) * linkThickness(l.bps);
-    ctx.setLineDash(l.relation === "layer2" ? [] : [6, 4]);
-    ctx.beginPath();
+    const colour = theme.link[l.relation] ?? theme.link.default!;
+    const dashed = l.relation !== "layer2";
+    const width = Math.max(1, 1.5 * Math.min(1, vp.scale)) * linkThickness(l.bps);
+    const key = `${colour}|${dashed ? 1 : 0}|${width}`;
+    let path = paths.get(key);
+    if (!path) paths.set(key, (path = { colour, dashed, width, xy: [] }));
     const [sax, say, scx, scy] = [ax * vp.scale + vp.tx, ay * vp.scale + vp.ty, cx * vp.scale + vp.tx, cy * vp.scale + vp.ty];
-    ctx.moveTo(sax, say);
-    ctx.lineTo(scx, scy);
-    ctx.stroke();
+    path.xy.push(sax, say, scx, scy);
     stats.links++;
     // Traffic over the link, at its middle, when the link is long enough on screen to carry a label.
-    if (l.bps && Math.hypot(scx - sax, scy - say) > 90) {
-      ctx.fillStyle = theme.text;
-      ctx.fillText(formatBitrate(l.bps), (sax + scx) / 2 + 4, (say + scy) / 2 - 8);
-      stats.labels++;
+    if (l.bps && Math.hypot(scx - sax, scy - say) > 90) labels.push({ text: formatBitrate(l.bps), x: (sax + scx) / 2 + 4, y: (say + scy) / 2 - 8 });
+  }
+  for (const p of paths.values()) {
+    ctx.strokeStyle = p.colour;
+    ctx.lineWidth = p.width;
+    ctx.setLineDash(p.dashed ? [6, 4] : []);
+    ctx.beginPath();
+    for (let i = 0; i < p.xy.length; i += 4) {
+      ctx.moveTo(p.xy[i]!, p.xy[i + 1]!);
+      ctx.lineTo(p.xy[i + 2]!, p.xy[i + 3]!);
     }
+    ctx.stroke();
+  }
+  ctx.fillStyle = theme.text;
+  for (const t of labels) {
+    ctx.fillText(t.text, t.x, t.y);
+    stats.labels++;
   }
   ctx.setLineDash([]);
   return stats;
