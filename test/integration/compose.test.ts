@@ -81,7 +81,7 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
   t.after(() => clickhouse.stop());
 
   // Container addresses → this machine's: the broker for both of Kafka's listeners, the stand-in for
-  // ClickHouse, free loopback ports for what the containers listen on.
+  // ClickHouse, free ports for what the containers listen on.
   const local = new Map<string, string>([
     ["kafka:19092", bootstrap],
     ["localhost:9092", bootstrap],
@@ -93,11 +93,12 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
     for (const [k, v] of Object.entries(services[name]!.environment ?? {})) {
       let value = String(v ?? "");
       if (local.has(value)) value = local.get(value)!;
+      // Still on every interface, as in the container (the API's auth "auto" reads it), on a free port.
       const listen = /^0\.0\.0\.0:(\d+)$/.exec(value);
       if (listen) {
-        const addr = `127.0.0.1:${await freePort()}`;
-        ports.set(`${name}:${listen[1]}`, addr);
-        value = addr;
+        const port = await freePort();
+        ports.set(`${name}:${listen[1]}`, `127.0.0.1:${port}`);
+        value = `0.0.0.0:${port}`;
       }
       env[k] = value;
     }
