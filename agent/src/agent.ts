@@ -1,7 +1,7 @@
 // The agent: runs the configured probes and publishes what they see. It never talks to ClickHouse.
 // Topology probes fill the agent's graph, published as TopologyDeltas; flow probes emit FlowRecords.
 // A probe that fails to start is logged once and marked down in skystream_agent_probe_up; the others run.
-import { CONTROL_MESSAGE, DLQ_HEADERS, TOPICS, type AvroCodec, type ControlMessage, type FlowRecord } from "@skystream/schemas";
+import { CONTROL_MESSAGE, DLQ_HEADERS, FLOW_RECORD, TOPICS, TOPOLOGY_DELTA, type AvroCodec, type ControlMessage, type FlowRecord } from "@skystream/schemas";
 import { Counter, Gauge, errorMessage, type Consumer, type Logger, type MetricsRegistry, type Producer } from "@skystream/common";
 import { CaptureManager } from "./captures/manager.js";
 import type { AgentConfig } from "./config.js";
@@ -24,6 +24,14 @@ export interface AgentDeps {
   print?: NodeJS.WritableStream;
   /** Consumer of the control topic (captures on demand); absent: no captures on demand. */
   control?: Consumer;
+}
+
+/** The records an agent publishes and their topics (what it registers in a schema registry); dead letters are raw bytes. */
+export function agentWrites(cfg: AgentConfig): { topic: string; record: string }[] {
+  return [
+    { topic: cfg.flow.topic, record: FLOW_RECORD },
+    { topic: cfg.topology.topic, record: TOPOLOGY_DELTA },
+  ];
 }
 
 /** Bad input a probe received (an undecodable sFlow datagram) goes to the dead-letter topic, with why. */
@@ -150,6 +158,7 @@ export class Agent {
     await consumer.subscribe([this.cfg.captures.topic], true);
     void consumer.run({
       onBatch: async (batch) => {
+        await this.deps.codec.prepare(batch.messages.map((m) => m.value));
         for (const m of batch.messages) {
           if (!m.value) continue;
           try {

@@ -16,7 +16,7 @@ export class FlowPublisher {
   constructor(
     producer: Producer,
     private readonly codec: AvroCodec,
-    topic: string,
+    private readonly topic: string,
     log: Logger,
     registry: MetricsRegistry,
     opts: PublisherOptions,
@@ -55,7 +55,7 @@ export class FlowPublisher {
   }
 
   async publish(flows: FlowRecord[]): Promise<void> {
-    await this.queue.enqueue(flows.map((f) => ({ key: f.TrackingID, value: this.codec.encode(FLOW_RECORD, f) })));
+    await this.queue.enqueue(flows.map((f) => ({ key: f.TrackingID, value: this.codec.encode(FLOW_RECORD, f, this.topic) })));
   }
 
   /** Resolves when every queued flow is acknowledged. */

@@ -5,6 +5,7 @@ import { busConfig, kafkaConfig, logConfig, metricsConfig, section } from "@skys
 import { agentConfig } from "@skystream/agent";
 import { clickhouseConfig } from "./storage/clickhouse/index.js";
 import { apiConfig } from "./api/config.js";
+import { schemaRegistryConfig } from "./schema-registry/config.js";
 import { sinks } from "./sinks/registry.js";
 
 export const pipelineConfig = section({
@@ -21,6 +22,7 @@ export const skystreamConfig = z.strictObject({
   metrics: metricsConfig,
   bus: busConfig,
   kafka: kafkaConfig,
+  schema_registry: schemaRegistryConfig,
   clickhouse: clickhouseConfig,
   pipeline: pipelineConfig,
   api: apiConfig,

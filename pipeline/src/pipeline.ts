@@ -44,6 +44,11 @@ export class Pipeline {
     return [...new Set([...this.sinks.flatMap((s) => [...s.topics, ...(s.otherTopics ?? [])]), this.cfg.pipeline.dlq_topic])];
   }
 
+  /** Records the sinks publish (the DLQ gets original bytes, not a schema of its own). */
+  writes(): { topic: string; record: string }[] {
+    return this.sinks.flatMap((s) => s.writes ?? []);
+  }
+
   async start(): Promise<void> {
     await migrate(this.deps.storage, this.cfg.clickhouse, this.deps.log.child({ component: "migrations" }));
     await this.producer.connect();

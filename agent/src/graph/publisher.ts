@@ -104,7 +104,7 @@ export function kafkaDeltaSink(producer: Producer, codec: AvroCodec, topic: stri
     onError: (err, attempt, wait) => log.error({ err: errorMessage(err), attempt, retry_in_ms: wait }, "publishing topology failed; retrying"),
   });
   return async (deltas) => {
-    const messages: OutMessage[] = deltas.map((d) => ({ key: d.Origin, value: codec.encode(TOPOLOGY_DELTA, d) }));
+    const messages: OutMessage[] = deltas.map((d) => ({ key: d.Origin, value: codec.encode(TOPOLOGY_DELTA, d, topic) }));
     await queue.enqueue(messages);
     await queue.flush();
     for (const d of deltas) published.inc({ op: d.Op });

@@ -41,6 +41,7 @@ export class CaptureRegistry {
     await this.consumer.subscribe([this.topic], true);
     await this.consumer.run({
       onBatch: async (batch) => {
+        await this.codec.prepare(batch.messages.map((m) => m.value));
         for (const m of batch.messages) {
           if (!m.value) continue;
           try {
@@ -79,7 +80,7 @@ export class CaptureRegistry {
         resolve();
       });
     });
-    await this.producer.send(this.topic, [{ key: controlKey(msg), value: this.codec.encode(CONTROL_MESSAGE, msg) }]);
+    await this.producer.send(this.topic, [{ key: controlKey(msg), value: this.codec.encode(CONTROL_MESSAGE, msg, this.topic) }]);
     await seen;
   }
 

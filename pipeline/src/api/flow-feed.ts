@@ -34,6 +34,7 @@ export class FlowFeed {
     await c.subscribe([this.topic], false);
     await c.run({
       onBatch: async (batch) => {
+        await this.codec.prepare(batch.messages.map((m) => m.value));
         const flows: FlowRecord[] = [];
         for (const m of batch.messages) {
           if (!m.value) continue;

@@ -1,7 +1,7 @@
 // The query API's process parts: the topology followed in memory, the graph source over it and
 // ClickHouse, the app listening. Used by `skystream api` and by the all-in-one.
 import type { FastifyInstance } from "fastify";
-import { TOPICS, type AvroCodec } from "@skystream/schemas";
+import { CONTROL_MESSAGE, TOPICS, TOPOLOGY_DELTA, type AvroCodec } from "@skystream/schemas";
 import type { Bus, Logger, MetricsRegistry } from "@skystream/common";
 import { GraphFollower } from "../graph/follower.js";
 import { TopologyTables, type Storage } from "../storage/clickhouse/index.js";
@@ -33,6 +33,14 @@ export function apiTopics(cfg: SkystreamConfig) {
     ...(enrichment?.enabled && enrichment.topic ? { enrichedTopic: enrichment.topic } : {}),
     pipeline: { group: cfg.pipeline.group_id, topics: [cfg.agent.flow.topic, cfg.agent.topology.topic] },
   };
+}
+
+/** What the API publishes: capture and rule orders, and with the topology manager its nodes and edges. */
+export function apiWrites(cfg: SkystreamConfig): { topic: string; record: string }[] {
+  return [
+    { topic: cfg.agent.captures.topic, record: CONTROL_MESSAGE },
+    ...(cfg.api.topology_manager ? [{ topic: cfg.agent.topology.topic, record: TOPOLOGY_DELTA }] : []),
+  ];
 }
 
 export async function startApi(

@@ -90,7 +90,9 @@ export class GraphFollower {
     this.log.info({ topic: this.opts.topic, elements: stored.live.length, revisions: stored.history.length }, "following the topology");
   }
 
-  private intake(batch: MessageBatch): Promise<void> {
+  private async intake(batch: MessageBatch): Promise<void> {
+    // Rejects only when the registry was closed (stopping): what stays unknown is skipped, like anything unreadable.
+    await this.codec.prepare(batch.messages.map((m) => m.value)).catch(() => undefined);
     this.seenPartitions.add(partitionKey(batch.topic, batch.partition));
     for (const msg of batch.messages) {
       try {
@@ -105,7 +107,6 @@ export class GraphFollower {
     this.applyRows();
     this.checkReady();
     this.wake();
-    return Promise.resolve();
   }
 
   private advance(host: string, time: number): void {

@@ -23,6 +23,8 @@ export interface Sink {
   readonly topics: string[];
   /** Other topics it reads or writes (created at start). */
   readonly otherTopics?: string[];
+  /** Records it publishes and on which topic (registered in the schema registry when there is one). */
+  readonly writes?: { topic: string; record: string }[];
   start(): Promise<void>;
   /** Flushes what is buffered, commits and disconnects. */
   stop(): Promise<void>;

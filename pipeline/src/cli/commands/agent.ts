@@ -1,9 +1,10 @@
 import { Command } from "commander";
 import { AvroCodec, TOPICS } from "@skystream/schemas";
 import type { Producer } from "@skystream/common";
-import { Agent } from "@skystream/agent";
+import { Agent, agentWrites } from "@skystream/agent";
 import { pcapfileConfig } from "@skystream/agent/probes/flow/pcapfile/config";
 import { controlGroup } from "./capture.js";
+import { startSchemaRegistry } from "../../schema-registry/index.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
 
 export function agentCommand(globals: () => GlobalOptions): Command {
@@ -27,6 +28,8 @@ export function agentCommand(globals: () => GlobalOptions): Command {
         cfg.agent.flow.probes = { pcapfile: pcapfileConfig.parse({ path: opts.pcap, filter: opts.filter ?? "", node_tid: opts.nodeTid ?? "" }) };
       }
       const rt = await boot("agent", cfg, opts.print ? "memory" : cfg.bus.type);
+      const codec = new AvroCodec();
+      const registry = opts.print ? undefined : await startSchemaRegistry(cfg.schema_registry, codec, agentWrites(cfg.agent), rt);
       let producer: Producer | undefined;
       if (!opts.print) {
         await ensureTopics(rt, [cfg.agent.flow.topic, cfg.agent.topology.topic, TOPICS.dlq, cfg.agent.captures.topic]);
@@ -36,7 +39,7 @@ export function agentCommand(globals: () => GlobalOptions): Command {
       const agent = new Agent(cfg.agent, {
         log: rt.log,
         metrics: rt.metrics,
-        codec: new AvroCodec(),
+        codec,
         producer,
         print: opts.print ? process.stdout : undefined,
         // Captures on demand come from Kafka; a --print or --pcap run has none.
@@ -51,6 +54,7 @@ export function agentCommand(globals: () => GlobalOptions): Command {
         "agent running",
       );
       const stop = async () => {
+        registry?.close();
         await agent.stop();
         await producer?.disconnect();
       };

@@ -1,11 +1,12 @@
 import { Command } from "commander";
 import { AvroCodec } from "@skystream/schemas";
-import { Agent } from "@skystream/agent";
+import { Agent, agentWrites } from "@skystream/agent";
 import { captureConfig } from "@skystream/agent/probes/flow/pcap/config";
 import { defaultRouteInterface } from "@skystream/agent/probes/flow/pcap/default-interface";
 import { syntheticConfig } from "@skystream/agent/probes/flow/synthetic/config";
 import { Pipeline } from "../../pipeline.js";
-import { apiTopics, startApi } from "../../api/start.js";
+import { apiTopics, apiWrites, startApi } from "../../api/start.js";
+import { startSchemaRegistry } from "../../schema-registry/index.js";
 import { openStorage } from "../../storage/clickhouse/index.js";
 import { controlGroup } from "./capture.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
@@ -27,6 +28,7 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
       rt.health.set("clickhouse", () => storage.healthcheck());
       const codec = new AvroCodec();
       const pipeline = new Pipeline(cfg, { bus: rt.bus, storage, codec, log: rt.log, metrics: rt.metrics, health: rt.health });
+      const registry = await startSchemaRegistry(cfg.schema_registry, codec, [...agentWrites(cfg.agent), ...pipeline.writes(), ...apiWrites(cfg)], rt);
       await ensureTopics(rt, [...pipeline.topics(), cfg.agent.flow.topic, cfg.agent.topology.topic, cfg.agent.captures.topic]);
       await pipeline.start();
       const producer = rt.bus.producer();
@@ -47,6 +49,7 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
         "all-in-one running: flows are in the ClickHouse table skystream.flows; the query API answers",
       );
       await rt.onShutdown(async () => {
+        registry?.close();
         await api.stop();
         await agent.stop();
         await pipeline.stop();

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { AvroCodec } from "@skystream/schemas";
-import { apiTopics, startApi } from "../../api/start.js";
+import { apiTopics, apiWrites, startApi } from "../../api/start.js";
+import { startSchemaRegistry } from "../../schema-registry/index.js";
 import { openStorage } from "../../storage/clickhouse/index.js";
 import { boot, readConfig, type GlobalOptions } from "../runtime.js";
 import { printConfig } from "./config.js";
@@ -15,16 +16,19 @@ export function apiCommand(globals: () => GlobalOptions): Command {
       const rt = await boot("api", cfg);
       const storage = await openStorage(cfg.clickhouse, rt.log);
       rt.health.set("clickhouse", () => storage.healthcheck());
+      const codec = new AvroCodec();
+      const registry = await startSchemaRegistry(cfg.schema_registry, codec, apiWrites(cfg), rt);
       const api = await startApi(cfg.api, {
         bus: rt.bus,
         storage,
-        codec: new AvroCodec(),
+        codec,
         log: rt.log,
         metrics: rt.metrics,
         groupPrefix: "skystream-api",
         ...apiTopics(cfg),
       });
       await rt.onShutdown(async () => {
+        registry?.close();
         await api.stop();
         await storage.close();
       });

@@ -6,6 +6,7 @@ import { parseDuration, SkystreamError } from "@skystream/common";
 import { AvroCodec, CONTROL_MESSAGE, type Capture, type ControlMessage } from "@skystream/schemas";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
 import { controlKey, liveCaptures } from "../../api/captures.js";
+import { startSchemaRegistry } from "../../schema-registry/index.js";
 
 /** The consumer group an agent reads the control topic with (never committed: it replays from the start). */
 export const controlGroup = (hostId: string) => `skystream-agent-control.${hostId}`;
@@ -19,13 +20,18 @@ const int = (v: string) => {
 async function publish(globals: GlobalOptions, msg: ControlMessage): Promise<void> {
   const cfg = readConfig(globals);
   const rt = await boot("capture", { ...cfg, metrics: { listen: "off" } });
+  const topic = cfg.agent.captures.topic;
+  const codec = new AvroCodec();
+  let registry: Awaited<ReturnType<typeof startSchemaRegistry>>;
   try {
-    await ensureTopics(rt, [cfg.agent.captures.topic]);
+    registry = await startSchemaRegistry(cfg.schema_registry, codec, [{ topic, record: CONTROL_MESSAGE }], rt);
+    await ensureTopics(rt, [topic]);
     const producer = rt.bus.producer();
     await producer.connect();
-    await producer.send(cfg.agent.captures.topic, [{ key: controlKey(msg), value: new AvroCodec().encode(CONTROL_MESSAGE, msg) }]);
+    await producer.send(topic, [{ key: controlKey(msg), value: codec.encode(CONTROL_MESSAGE, msg, topic) }]);
     await producer.disconnect();
   } finally {
+    registry?.close();
     await rt.close();
   }
 }
@@ -36,7 +42,9 @@ async function readCaptures(globals: GlobalOptions): Promise<Capture[]> {
   const rt = await boot("capture", { ...cfg, metrics: { listen: "off" } });
   const codec = new AvroCodec();
   const latest = new Map<string, ControlMessage>();
+  let registry: Awaited<ReturnType<typeof startSchemaRegistry>>;
   try {
+    registry = await startSchemaRegistry(cfg.schema_registry, codec, [], rt);
     await ensureTopics(rt, [cfg.agent.captures.topic]);
     const consumer = rt.bus.consumer(`skystream-cli.${randomUUID()}`);
     await consumer.connect();
@@ -44,6 +52,7 @@ async function readCaptures(globals: GlobalOptions): Promise<Capture[]> {
     let lastMessage = Date.now();
     void consumer.run({
       onBatch: async (batch) => {
+        await codec.prepare(batch.messages.map((m) => m.value));
         for (const m of batch.messages) if (m.value) latest.set(m.key?.toString() ?? "", codec.decode<ControlMessage>(m.value, CONTROL_MESSAGE).value);
         lastMessage = Date.now();
       },
@@ -53,6 +62,7 @@ async function readCaptures(globals: GlobalOptions): Promise<Capture[]> {
     while (Date.now() - lastMessage < 1500 || Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 200));
     await consumer.disconnect();
   } finally {
+    registry?.close();
     await rt.close();
   }
   return liveCaptures(latest.values());

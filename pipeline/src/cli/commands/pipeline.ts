@@ -5,6 +5,7 @@ import { Pipeline } from "../../pipeline.js";
 import { migrate, openStorage } from "../../storage/clickhouse/index.js";
 import { boot, ensureTopics, readConfig, type GlobalOptions } from "../runtime.js";
 import { printConfig } from "./config.js";
+import { startSchemaRegistry } from "../../schema-registry/index.js";
 
 export function pipelineCommand(globals: () => GlobalOptions): Command {
   const cmd = new Command("pipeline")
@@ -24,11 +25,14 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
         await Promise.all([storage.close(), rt.bus.close(), rt.server?.close()]);
         return;
       }
-      const pipeline = new Pipeline(cfg, { bus: rt.bus, storage, codec: new AvroCodec(), log: rt.log, metrics: rt.metrics, health: rt.health });
+      const codec = new AvroCodec();
+      const pipeline = new Pipeline(cfg, { bus: rt.bus, storage, codec, log: rt.log, metrics: rt.metrics, health: rt.health });
+      const registry = await startSchemaRegistry(cfg.schema_registry, codec, pipeline.writes(), rt);
       await ensureTopics(rt, pipeline.topics());
       await pipeline.start();
       rt.log.info({ sinks: Object.keys(cfg.pipeline.sinks), group: cfg.pipeline.group_id }, "pipeline running");
       await rt.onShutdown(async () => {
+        registry?.close();
         await pipeline.stop();
         await storage.close();
       });

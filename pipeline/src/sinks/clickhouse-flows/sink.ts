@@ -89,7 +89,7 @@ type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
 
 const rowsOf = (b: Batch) => b.rows + b.dead.length;
 
-type Decoded = { schemaId: number; flow: FlowRecord } | { dead: DeadLetter };
+type Decoded = { writer: SchemaEntry; flow: FlowRecord } | { dead: DeadLetter };
 
 export class ClickhouseFlowSink implements Sink {
   readonly topics: string[];
@@ -115,6 +115,7 @@ export class ClickhouseFlowSink implements Sink {
   /** A round failed for good (only while stopping): nothing after it may be committed. */
   private givenUp = false;
   readonly otherTopics: string[];
+  readonly writes: { topic: string; record: string }[];
   private readonly follower?: GraphFollower;
   private readonly enricher?: Enricher;
   /** The FlowRecord version enriched records are written with, and its FlowEnrichment type. */
@@ -138,6 +139,7 @@ export class ClickhouseFlowSink implements Sink {
     this.durable = deps.bus.kind !== "memory";
     const e = cfg.enrichment;
     this.otherTopics = e.enabled ? [e.topology_topic, ...(e.topic ? [e.topic] : [])] : [];
+    this.writes = e.enabled && e.topic ? [{ topic: e.topic, record: FLOW_RECORD }] : [];
     if (e.enabled) {
       this.follower = new GraphFollower(deps.bus, deps.storage, deps.codec, this.log.child({ component: "graph" }), {
         topic: e.topology_topic,
@@ -221,6 +223,10 @@ export class ClickhouseFlowSink implements Sink {
       this.partitions.delete(partitionKey(batch.topic, batch.partition));
       st = await this.state(batch.topic, batch.partition);
     }
+    await this.deps.codec.prepare(
+      batch.messages.map((m) => m.value),
+      batch.heartbeat,
+    );
     const decoded = batch.messages.map((m) => this.decode(m));
     await this.awaitTopology(decoded, batch);
     for (const [i, msg] of batch.messages.entries()) {
@@ -272,10 +278,10 @@ export class ClickhouseFlowSink implements Sink {
   private decode(msg: BusMessage): Decoded {
     const value = msg.value ?? Buffer.alloc(0);
     try {
-      const { schemaId, value: flow } = this.deps.codec.decode<FlowRecord>(value, FLOW_RECORD);
+      const { writer, value: flow } = this.deps.codec.decode<FlowRecord>(value, FLOW_RECORD);
       const invalid = validateFlow(flow);
       if (invalid) return { dead: { message: msg, reason: invalid, error: `flow ${flow.UUID || "(no UUID)"} failed validation: ${invalid}` } };
-      return { schemaId, flow };
+      return { writer, flow };
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : "decode_error";
       return { dead: { message: msg, reason, error: errorMessage(err) } };
@@ -320,40 +326,47 @@ export class ClickhouseFlowSink implements Sink {
       b.dead.push(decoded.dead);
       return;
     }
-    const { schemaId, flow } = decoded;
-    const value = msg.value!;
-    let id = schemaId;
-    let framed = value;
+    const { flow } = decoded;
+    let writer = decoded.writer;
+    let framed = msg.value!;
+    if (writer.version === 0) {
+      // A registry's schema of a layout the catalog does not have: inserted in the catalog's writer layout.
+      writer = this.deps.codec.writerFor(FLOW_RECORD);
+      framed = this.deps.codec.encode(FLOW_RECORD, flow);
+    }
     if (this.enricher) {
       try {
-        framed = this.enriched(value, schemaId, flow, this.enricher.enrich(flow));
+        framed = this.enriched(framed, writer, flow, this.enricher.enrich(flow));
       } catch (err) {
         b.dead.push({ message: msg, reason: "enrichment_error", error: errorMessage(err) });
         return;
       }
-      id = this.enrichedWriter!.entry.id;
+      writer = this.enrichedWriter!.entry;
       if (this.cfg.enrichment.topic) b.enriched.push({ key: msg.key, value: framed });
     }
-    let list = b.bodies.get(id);
-    if (!list) b.bodies.set(id, (list = []));
+    // Keyed by the catalog's (pinned) id even when the record carries a registry's: deduplication tokens
+    // stay the same with or without a registry.
+    let list = b.bodies.get(writer.id);
+    if (!list) b.bodies.set(writer.id, (list = []));
     list.push(framed.subarray(FRAME_HEADER_SIZE));
     b.rows++;
   }
 
   /** The framed record with its Enrichment set, written with the enriched writer schema. */
-  private enriched(value: Buffer, schemaId: number, flow: FlowRecord, e: FlowEnrichment): Buffer {
+  private enriched(value: Buffer, writer: SchemaEntry, flow: FlowRecord, e: FlowEnrichment): Buffer {
     this.countEnrichment(e);
     const w = this.enrichedWriter!;
-    const sameLayout = schemaId === w.entry.id || this.deps.codec.schema(schemaId)?.version === 1;
+    const topic = this.cfg.enrichment.topic;
+    const sameLayout = writer === w.entry || writer.version === 1;
     if (!sameLayout || flow.Enrichment) {
       // Another layout (a newer or unknown writer) or already enriched: encode the whole record again.
-      return this.deps.codec.encode(FLOW_RECORD, { ...flow, Enrichment: e });
+      return this.deps.codec.encode(FLOW_RECORD, { ...flow, Enrichment: e }, topic);
     }
     // The body ends with Enrichment's union index 0 (null): replace it by index 1 and the record.
     const tail = w.type.toBuffer(e);
     const out = Buffer.allocUnsafe(value.length + tail.length);
     value.copy(out, 0, 0, value.length - 1);
-    writeFrameHeader(out, w.entry.id);
+    writeFrameHeader(out, this.deps.codec.writerId(FLOW_RECORD, topic));
     out[value.length - 1] = 2; // zigzag(1)
     tail.copy(out, value.length);
     return out;

@@ -124,6 +124,10 @@ export class ClickhouseTopologySink implements Sink {
     const st = this.partitions.get(key)!;
     const applied = this.graph.counters.applied;
     const skipped = this.graph.counters.skipped;
+    await this.deps.codec.prepare(
+      batch.messages.map((m) => m.value),
+      batch.heartbeat,
+    );
     for (const msg of batch.messages) {
       const offset = BigInt(msg.offset);
       try {
