@@ -31,10 +31,8 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
       const registry = await startSchemaRegistry(cfg.schema_registry, codec, [...agentWrites(cfg.agent), ...pipeline.writes(), ...apiWrites(cfg)], rt);
       await ensureTopics(rt, [...pipeline.topics(), cfg.agent.flow.topic, cfg.agent.topology.topic, cfg.agent.captures.topic]);
       await pipeline.start();
-      const producer = rt.bus.producer();
-      const control = rt.bus.consumer(controlGroup(cfg.agent.host_id));
-      const agent = new Agent(cfg.agent, { log: rt.log, metrics: rt.metrics, codec, producer, control });
-      await agent.start();
+      // The API first: it answers (and the web UI shows the graph filling) while the agent's first snapshot
+      // is being made, which takes seconds on a host of hundreds of namespaces.
       const api = await startApi(cfg.api, {
         bus: rt.bus,
         storage,
@@ -44,6 +42,10 @@ export function allinoneCommand(globals: () => GlobalOptions): Command {
         groupPrefix: "allinone-api",
         ...apiTopics(cfg),
       });
+      const producer = rt.bus.producer();
+      const control = rt.bus.consumer(controlGroup(cfg.agent.host_id));
+      const agent = new Agent(cfg.agent, { log: rt.log, metrics: rt.metrics, codec, producer, control });
+      await agent.start();
       rt.log.info(
         { data_path: cfg.clickhouse.data_path, metrics: rt.server?.address, api: api.address, probes: agent.probes.map((p) => p.id) },
         "all-in-one running: flows are in the ClickHouse table skystream.flows; the query API answers",
