@@ -2,7 +2,8 @@
 // engine runs here) and mirrored natively: the services it declares started as processes here from the
 // values Compose resolves (environment, commands, dependency order, healthchecks), with the test's real
 // Kafka broker as `kafka`, the ClickHouse stand-in (the real engine behind ClickHouse's HTTP interface) as
-// `clickhouse`, Debian's Prometheus on deploy/prometheus/prometheus.yml as `prometheus`; container
+// `clickhouse`, Apicurio Registry (from Maven Central) as `schema-registry`, Debian's Prometheus on
+// deploy/prometheus/prometheus.yml as `prometheus`; container
 // addresses are mapped to local ones. Grafana is not started (there is none for this machine): its mounts
 // are checked to exist. End to end: the agent sees a netns lab, a capture from the API makes flows that
 // reach ClickHouse and the flow matrix, Prometheus scrapes all three Skystream processes.
@@ -17,6 +18,7 @@ import { NetnsLab } from "../harness/netns-lab.ts";
 import { startSkystream, waitFor, type SkystreamProcess } from "../harness/skystream-process.ts";
 import { startClickhouseServer } from "../harness/clickhouse-server.ts";
 import { startPrometheus } from "../harness/prometheus.ts";
+import { CCOMPAT_PATH, testSchemaRegistry } from "../harness/schema-registry.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -46,7 +48,7 @@ function composeConfig(): { services: Record<string, Service>; volumes: Record<s
 
 test("docker-compose.yml: valid for Compose, every service healthchecked, started in order, Grafana's mounts exist", () => {
   const { services } = composeConfig();
-  assert.deepEqual(Object.keys(services).sort(), ["agent", "api", "clickhouse", "grafana", "kafka", "pipeline", "prometheus"]);
+  assert.deepEqual(Object.keys(services).sort(), ["agent", "api", "clickhouse", "grafana", "kafka", "pipeline", "prometheus", "schema-registry"]);
   for (const [name, s] of Object.entries(services)) assert.ok(s.healthcheck?.test.length, `${name}: healthcheck`);
   assert.equal(services.pipeline!.depends_on!.kafka!.condition, "service_healthy");
   assert.equal(services.pipeline!.depends_on!.clickhouse!.condition, "service_healthy");
@@ -79,6 +81,7 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
   const { services } = composeConfig();
   const clickhouse = await startClickhouseServer();
   t.after(() => clickhouse.stop());
+  const registry = await testSchemaRegistry();
 
   // Container addresses → this machine's: the broker for both of Kafka's listeners, the stand-in for
   // ClickHouse, free ports for what the containers listen on.
@@ -86,6 +89,8 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
     ["kafka:19092", bootstrap],
     ["localhost:9092", bootstrap],
     ["http://clickhouse:8123", clickhouse.url],
+    [`http://schema-registry:8080${CCOMPAT_PATH}`, registry.url],
+    [`http://localhost:8081${CCOMPAT_PATH}`, registry.url],
   ]);
   const ports = new Map<string, string>(); // "<service>:<port>" → 127.0.0.1:<free>
   const localEnv = async (name: string): Promise<Record<string, string>> => {
@@ -115,7 +120,8 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
   const started: Record<string, SkystreamProcess> = {};
   for (const name of ["pipeline", "api", "agent"]) {
     const s = services[name]!;
-    for (const dep of Object.keys(s.depends_on ?? {})) if (started[dep] === undefined) assert.ok(["kafka", "clickhouse"].includes(dep), `${name} after ${dep}`);
+    for (const dep of Object.keys(s.depends_on ?? {}))
+      if (started[dep] === undefined) assert.ok(["kafka", "clickhouse", "schema-registry"].includes(dep), `${name} after ${dep}`);
     const env = await localEnv(name);
     const p = await startSkystream(s.command!, env);
     t.after(() => p.kill("SIGKILL"));
@@ -184,6 +190,11 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
     60_000,
     1000,
   ).catch(fail);
+
+  // Every process registered what it writes (the topics' value subjects).
+  const subjects = (await (await fetch(`${registry.url}/subjects`)).json()) as string[];
+  for (const topic of ["skystream.flows.v1", "skystream.topology.v1", "skystream.control.v1", "skystream.flows.enriched.v1"])
+    assert.ok(subjects.includes(`${topic}-value`), `${topic}-value in ${subjects.join(", ")}`);
 
   await prometheus.waitForTargets(30_000);
   const up = await prometheus.query("up");
