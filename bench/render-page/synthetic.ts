@@ -5,18 +5,7 @@
 // sit in racks of 16 whose top-of-rack switch has a port linked to each host's eth0 (LLDP). A few percent
 // of links are DOWN. Seeded, so every run draws the same graph; IDs are UUID-like, as the agent's are.
 import type { ApiEdge, ApiGraph, ApiNode } from "@skystream/views";
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from "../../agent/src/flow/testing/random.ts";
 
 const RACK = 16;
 

@@ -51,6 +51,19 @@ export class NetnsLab {
     return spawn("ip", ["netns", "exec", ns, "python3", "-c", code], { stdio: "ignore" });
   }
 
+  /** A UDP server in a namespace: bound to addr:port (socketinfo sees it listen), reading what comes. */
+  udpReceiver(ns: string, addr: string, port: number): ChildProcess {
+    return this.python(ns, `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('${addr}',${port}))\nwhile True: s.recv(2048)`);
+  }
+
+  /** A UDP client in a namespace: a `size`-byte datagram to addr:port every 50 ms. */
+  udpSender(ns: string, addr: string, port: number, size: number): ChildProcess {
+    return this.python(
+      ns,
+      `import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nwhile True:\n  s.sendto(b'x'*${size},('${addr}',${port})); time.sleep(0.05)`,
+    );
+  }
+
   destroy(): void {
     for (const l of this.rootLinks) {
       try {

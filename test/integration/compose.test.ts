@@ -113,7 +113,7 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
   const lab = new NetnsLab();
   t.after(() => lab.destroy());
   const { a, b, vb } = lab.pair("198.18.82");
-  const receiver = lab.python(b, "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('198.18.82.2',9997))\nwhile True: s.recv(2048)");
+  const receiver = lab.udpReceiver(b, "198.18.82.2", 9997);
   t.after(() => receiver.kill("SIGKILL"));
 
   // In depends_on order, each waited for as its healthcheck would (its /healthz answering 200).
@@ -169,10 +169,7 @@ test("docker-compose.yml mirrored natively: agent → Kafka → pipeline → Cli
     body: JSON.stringify({ GremlinQuery: `G.V().Has('Name', '${vb}')` }),
   });
   assert.equal(capture.status, 201, await capture.text());
-  const sender = lab.python(
-    a,
-    "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nwhile True:\n  s.sendto(b'x'*200,('198.18.82.2',9997)); time.sleep(0.05)",
-  );
+  const sender = lab.udpSender(a, "198.18.82.2", 9997, 200);
   t.after(() => sender.kill("SIGKILL"));
   const sql = async (q: string) => (await fetch(`${clickhouse.url}/?query=${encodeURIComponent(q)}`)).text();
   await waitFor(

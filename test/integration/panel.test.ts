@@ -36,7 +36,7 @@ test("Grafana panel on a real all-in-one: topology and flow matrix from the API,
   const lab = new NetnsLab();
   t.after(() => lab.destroy());
   const { a, b, vb } = lab.pair("198.18.81");
-  const receiver = lab.python(b, "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('198.18.81.2',9998))\nwhile True: s.recv(2048)");
+  const receiver = lab.udpReceiver(b, "198.18.81.2", 9998);
   t.after(() => receiver.kill("SIGKILL"));
 
   // The page is served from another origin than the API, as Grafana is: the API allows it (CORS).
@@ -82,10 +82,7 @@ test("Grafana panel on a real all-in-one: topology and flow matrix from the API,
     body: JSON.stringify({ GremlinQuery: `G.V().Has('Name', '${vb}')` }),
   });
   assert.equal(capture.status, 201, await capture.text());
-  const sender = lab.python(
-    a,
-    "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nwhile True:\n  s.sendto(b'x'*400,('198.18.81.2',9998)); time.sleep(0.05)",
-  );
+  const sender = lab.udpSender(a, "198.18.81.2", 9998, 400);
   t.after(() => sender.kill("SIGKILL"));
   await waitFor(
     "the pair in the flow matrix",

@@ -21,7 +21,7 @@ test("web UI in Chromium on a real all-in-one: lab topology, link down, time sli
   t.after(() => lab.destroy());
   const { a, b, va, vb } = lab.pair("198.18.80");
   // A UDP receiver in b (socketinfo sees it listening) and a sender in a.
-  const receiver = lab.python(b, "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('198.18.80.2',9999))\nwhile True: s.recv(2048)");
+  const receiver = lab.udpReceiver(b, "198.18.80.2", 9999);
   t.after(() => receiver.kill("SIGKILL"));
 
   const port = await freePort();
@@ -83,10 +83,7 @@ test("web UI in Chromium on a real all-in-one: lab topology, link down, time sli
   await page.fill("#capture-form input[name=GremlinQuery]", `G.V().Has('Name', '${vb}')`);
   await page.click("#capture-form button[type=submit]");
   await waitFor("the capture listed", async () => ((await page.textContent("#captures")) ?? "").includes(vb) || undefined, 15_000).catch(fail);
-  const sender = lab.python(
-    a,
-    "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nwhile True:\n  s.sendto(b'x'*300,('198.18.80.2',9999)); time.sleep(0.05)",
-  );
+  const sender = lab.udpSender(a, "198.18.80.2", 9999, 300);
   t.after(() => sender.kill("SIGKILL"));
   await page.fill("#gremlin", `G.V().Has('Name', '${vb}').Flows().Has('Transport.B', 9999).Count()`);
   await waitFor(

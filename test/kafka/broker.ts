@@ -3,6 +3,7 @@
 //   tsx test/kafka/broker.ts stop <state-file>    stops it
 import { readFileSync, writeFileSync } from "node:fs";
 import { startKafka } from "../harness/kafka.ts";
+import { stopPid } from "../harness/stop-pid.ts";
 
 const [cmd, stateFile] = process.argv.slice(2);
 if (!stateFile || (cmd !== "start" && cmd !== "stop")) {
@@ -17,19 +18,5 @@ if (cmd === "start") {
   // Leave the broker running after this process exits.
   process.exit(0);
 } else {
-  const s = JSON.parse(readFileSync(stateFile, "utf8")) as { pid: number };
-  try {
-    process.kill(s.pid, "SIGTERM");
-  } catch {
-    /* gone */
-  }
-  for (let i = 0; i < 150; i++) {
-    try {
-      process.kill(s.pid, 0);
-    } catch {
-      process.exit(0);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  process.kill(s.pid, "SIGKILL");
+  await stopPid((JSON.parse(readFileSync(stateFile, "utf8")) as { pid: number }).pid, 15_000);
 }

@@ -3,6 +3,7 @@
 //   tsx test/schema-registry/registry.ts stop <state-file>    stops it
 import { readFileSync, writeFileSync } from "node:fs";
 import { APICURIO_VERSION, startSchemaRegistry } from "../harness/schema-registry.ts";
+import { stopPid } from "../harness/stop-pid.ts";
 
 const [cmd, stateFile] = process.argv.slice(2);
 if (!stateFile || (cmd !== "start" && cmd !== "stop")) {
@@ -16,19 +17,5 @@ if (cmd === "start") {
   // Leave the registry running after this process exits.
   process.exit(0);
 } else {
-  const s = JSON.parse(readFileSync(stateFile, "utf8")) as { pid: number };
-  try {
-    process.kill(s.pid, "SIGTERM");
-  } catch {
-    /* gone */
-  }
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(s.pid, 0);
-    } catch {
-      process.exit(0);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  process.kill(s.pid, "SIGKILL");
+  await stopPid((JSON.parse(readFileSync(stateFile, "utf8")) as { pid: number }).pid, 10_000);
 }
