@@ -35,8 +35,9 @@ RUN bash agent/native/build.sh \
  && rm -rf ui/node_modules ui/src agent/native/*.c
 
 FROM node:${NODE_VERSION}-bookworm-slim
+# libssl3 and zlib1g: librdkafka (node-rdkafka) links them; libpcap0.8: live capture (cap).
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpcap0.8 iproute2 ethtool ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpcap0.8 libssl3 zlib1g iproute2 ethtool ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/skystream --create-home skystream
 WORKDIR /app
