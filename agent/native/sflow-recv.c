@@ -6,7 +6,8 @@
  *
  * Usage: sflow-recv HOST PORT RCVBUF
  * Prints "ready <port>" on stderr once bound (the port the kernel gave when PORT is 0), exits when stdout
- * closes (the agent stopped). As root, the receive buffer is forced past net.core.rmem_max.
+ * closes (the agent stopped), or when the agent dies (it may never write again when no datagram comes).
+ * As root, the receive buffer is forced past net.core.rmem_max.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +45,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  /* Killed with the agent, even a SIGKILLed one; if it is already gone, now. */
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) return 1;
   struct sockaddr_storage addr;
   memset(&addr, 0, sizeof addr);
   socklen_t addrlen;
