@@ -11,14 +11,14 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { parse as parseYaml } from "yaml";
-import { AvroCodec, FLOW_RECORD, TOPOLOGY_DELTA } from "@skystream/schemas";
-import { syntheticFlow } from "@skystream/schemas/testing/flows";
+import { AvroCodec } from "@skystream/schemas";
 import { createBus, kafkaConfig, type OutMessage } from "@skystream/common";
 import { freePort, testKafka } from "../harness/kafka.ts";
 import { startClickhouseServer } from "../harness/clickhouse-server.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
 import { agentEnv, pipelineEnv, testNames } from "../harness/names.ts";
 import { expandPromQL, rateIntervalMs, startPrometheus, type PromResponse, type PromSample } from "../harness/prometheus.ts";
+import { poisonRecords } from "../harness/poison.ts";
 
 const DIR = fileURLToPath(new URL("../../dashboards/", import.meta.url));
 const SCRAPE_MS = 1000;
@@ -166,19 +166,7 @@ test("pipeline dashboard: every Prometheus panel's PromQL answers on a real Prom
   // second wave, after Prometheus scraped the first, is what the rates show.
   const codec = new AvroCodec();
   const now = Date.now();
-  const good = codec.encode(FLOW_RECORD, syntheticFlow(99_999, now, n.id));
-  const unknownId = Buffer.from(good);
-  unknownId.writeUInt32BE(4242, 1);
-  const poison: { reason: string; value: Buffer }[] = [
-    { reason: "bad_magic", value: Buffer.from("random bytes that are not Avro at all") },
-    { reason: "bad_magic", value: Buffer.from(JSON.stringify({ UUID: "json-not-avro" })) },
-    { reason: "truncated", value: good.subarray(0, 40) },
-    { reason: "unknown_schema_id", value: unknownId },
-    { reason: "empty", value: Buffer.alloc(0) },
-    { reason: "wrong_record", value: codec.encode(TOPOLOGY_DELTA, { Op: "HEARTBEAT", Origin: "agent.x", Host: "x", Time: now, Sequence: 1 }) },
-    { reason: "missing_uuid", value: codec.encode(FLOW_RECORD, { ...syntheticFlow(5, now, n.id), UUID: "" }) },
-    { reason: "bad_time", value: codec.encode(FLOW_RECORD, { ...syntheticFlow(6, now, n.id), Start: now, Last: now - 1000 }) },
-  ];
+  const poison = poisonRecords(codec, now, n.id);
   const reasons = [...new Set(poison.map((p) => p.reason))].sort();
   const producer = bus.producer();
   await producer.connect();

@@ -3,13 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import pino from "pino";
-import { AvroCodec, DLQ_HEADERS, FLOW_RECORD, TOPOLOGY_DELTA } from "@skystream/schemas";
+import { AvroCodec, DLQ_HEADERS, FLOW_RECORD } from "@skystream/schemas";
 import { syntheticFlow } from "@skystream/schemas/testing/flows";
 import { createBus, kafkaConfig, totalLag, type BusMessage, type OutMessage } from "@skystream/common";
 import { testKafka } from "../harness/kafka.ts";
 import { openChdb, queryRows } from "../harness/clickhouse.ts";
 import { startSkystream, waitFor } from "../harness/skystream-process.ts";
 import { pipelineEnv, testNames } from "../harness/names.ts";
+import { poisonRecords } from "../harness/poison.ts";
 
 test("poison records go to the DLQ with reasons; valid records around them all arrive", { timeout: 180_000 }, async (t) => {
   const { bootstrap } = await testKafka();
@@ -27,19 +28,7 @@ test("poison records go to the DLQ with reasons; valid records around them all a
     const f = syntheticFlow(i, now, n.id);
     return { key: f.TrackingID, value: codec.encode(FLOW_RECORD, f) };
   };
-  const good = codec.encode(FLOW_RECORD, syntheticFlow(99_999, now, n.id));
-  const unknownId = Buffer.from(good);
-  unknownId.writeUInt32BE(4242, 1);
-  const poison: { reason: string; value: Buffer }[] = [
-    { reason: "bad_magic", value: Buffer.from("random bytes that are not Avro at all") },
-    { reason: "bad_magic", value: Buffer.from(JSON.stringify({ UUID: "json-not-avro" })) },
-    { reason: "truncated", value: good.subarray(0, 40) },
-    { reason: "unknown_schema_id", value: unknownId },
-    { reason: "empty", value: Buffer.alloc(0) },
-    { reason: "wrong_record", value: codec.encode(TOPOLOGY_DELTA, { Op: "HEARTBEAT", Origin: "agent.x", Host: "x", Time: now, Sequence: 1 }) },
-    { reason: "missing_uuid", value: codec.encode(FLOW_RECORD, { ...syntheticFlow(5, now, n.id), UUID: "" }) },
-    { reason: "bad_time", value: codec.encode(FLOW_RECORD, { ...syntheticFlow(6, now, n.id), Start: now, Last: now - 1000 }) },
-  ];
+  const poison = poisonRecords(codec, now, n.id);
   // 1000 valid records with the poison ones spread between them, all on one key so order is known.
   const messages: OutMessage[] = [];
   for (let i = 0; i < 1000; i++) {
