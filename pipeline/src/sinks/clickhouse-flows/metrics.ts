@@ -3,19 +3,29 @@ import { Counter, Gauge, Histogram, type MetricsRegistry } from "@skystream/comm
 export function sinkMetrics(registry: MetricsRegistry, sink: string) {
   const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
   const registers = [registry];
+  // A labelled counter's series appears at its first increment, which rate() cannot see (the first errors of
+  // an outage would show as none): the sink's counters start at 0.
+  const fromZero = <C extends { inc(v?: number): void }>(c: C): C => {
+    c.inc(0);
+    return c;
+  };
   return {
     recordsIn: get(
       "skystream_sink_records_in_total",
       () => new Counter({ name: "skystream_sink_records_in_total", help: "Records read from Kafka", labelNames: ["sink", "topic"], registers }),
     ),
-    rowsInserted: get(
-      "skystream_sink_rows_inserted_total",
-      () => new Counter({ name: "skystream_sink_rows_inserted_total", help: "Rows acknowledged by ClickHouse", labelNames: ["sink"], registers }),
-    ).labels({ sink }),
-    insertErrors: get(
-      "skystream_sink_insert_errors_total",
-      () => new Counter({ name: "skystream_sink_insert_errors_total", help: "Failed insert attempts (retried)", labelNames: ["sink"], registers }),
-    ).labels({ sink }),
+    rowsInserted: fromZero(
+      get(
+        "skystream_sink_rows_inserted_total",
+        () => new Counter({ name: "skystream_sink_rows_inserted_total", help: "Rows acknowledged by ClickHouse", labelNames: ["sink"], registers }),
+      ).labels({ sink }),
+    ),
+    insertErrors: fromZero(
+      get(
+        "skystream_sink_insert_errors_total",
+        () => new Counter({ name: "skystream_sink_insert_errors_total", help: "Failed insert attempts (retried)", labelNames: ["sink"], registers }),
+      ).labels({ sink }),
+    ),
     batchRows: get(
       "skystream_sink_batch_rows",
       () =>
@@ -62,16 +72,18 @@ export function sinkMetrics(registry: MetricsRegistry, sink: string) {
           registers,
         }),
     ).labels({ sink }),
-    commitErrors: get(
-      "skystream_sink_commit_errors_total",
-      () =>
-        new Counter({
-          name: "skystream_sink_commit_errors_total",
-          help: "Failed offset commits (records will be read again)",
-          labelNames: ["sink"],
-          registers,
-        }),
-    ).labels({ sink }),
+    commitErrors: fromZero(
+      get(
+        "skystream_sink_commit_errors_total",
+        () =>
+          new Counter({
+            name: "skystream_sink_commit_errors_total",
+            help: "Failed offset commits (records will be read again)",
+            labelNames: ["sink"],
+            registers,
+          }),
+      ).labels({ sink }),
+    ),
   };
 }
 
